@@ -1,0 +1,57 @@
+# mailwarden — see README.md. `make run` and `make test` do all set-up on a
+# fresh Debian machine (test dependencies are installed through apt-get, as
+# root, when missing).
+GO        ?= go
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+BIN       := bin
+RUNDIR    ?= $(CURDIR)/.run
+TESTFLAGS ?= -race -shuffle=on -timeout 20m
+FUZZTIME  ?= 30s
+
+.PHONY: all build run test test-deps unit fuzz bench bench-deps fmt vet clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/mailwarden ./cmd/mailwarden
+	$(GO) build -o $(BIN)/milterload ./cmd/milterload
+
+# The daemon with the shipped example config, embedded storage under .run/,
+# listening on loopback only.
+run: build
+	mkdir -p $(RUNDIR)/state
+	sed -e 's|^state_dir = .*|state_dir = "$(RUNDIR)/state"|' deploy/mailwarden.toml > $(RUNDIR)/mailwarden.toml
+	$(BIN)/mailwarden run -c $(RUNDIR)/mailwarden.toml
+
+# Everything the tests need (Postfix, redis, clamd, OpenDKIM tools, ...).
+test-deps:
+	./scripts/install-test-deps.sh
+
+# Every test, integration tests included (they need the packages above).
+test: test-deps
+	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
+	$(GO) vet ./...
+	$(GO) test $(TESTFLAGS) ./...
+
+# Unit tests only: no external components.
+unit:
+	$(GO) test -short ./...
+
+fuzz:
+	./scripts/fuzz-all.sh $(FUZZTIME)
+
+bench: build bench-deps
+	./scripts/bench.sh
+
+bench-deps:
+	./scripts/install-test-deps.sh bench
+
+fmt:
+	gofmt -w .
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(BIN) $(RUNDIR)

@@ -1,0 +1,145 @@
+// Command mailwarden is the mail-filter daemon and its admin tools.
+//
+//	mailwarden [run] [-c FILE]          run the daemon (milter, policy server, watcher)
+//	mailwarden check FILE.eml [flags]   judge one message offline (--json for JSON)
+//	mailwarden config check FILE        validate a policy file
+//	mailwarden version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/mailwarden/mailwarden/internal/app"
+	"github.com/mailwarden/mailwarden/internal/config"
+)
+
+// version is set by the Makefile through -ldflags.
+var version = "dev"
+
+const defaultConfig = "/etc/mailwarden/mailwarden.toml"
+
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"run", "run the daemon", cmdRun},
+		{"check", "judge one message offline, like spamassassin -t", cmdCheck},
+		{"config", "config check FILE: validate a policy file", cmdConfig},
+		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println("mailwarden", version); return 0 }},
+	}
+}
+
+func main() {
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return cmdRun(args, stdout, stderr)
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	if args[0] == "help" || args[0] == "--help" {
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "mailwarden: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: mailwarden COMMAND [flags]")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments ("check msg.eml --json").
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("c", defaultConfig, "policy file")
+	fs.StringVar(path, "config", defaultConfig, "policy file")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return 2
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	log := app.NewLogger(cfg.Log, stderr)
+	d, err := app.NewDaemon(*path, log)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if err := d.Start(); err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+	log.Info("ready", "version", version, "config", *path)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			_ = d.Reload()
+			continue
+		}
+		log.Info("shutting down; draining sessions", "signal", sig.String(), "timeout", d.ShutdownTimeout())
+		ctx, cancel := context.WithTimeout(context.Background(), d.ShutdownTimeout())
+		err := d.Shutdown(ctx)
+		cancel()
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			log.Warn("shutdown", "error", err)
+		}
+		log.Info("stopped")
+		return 0
+	}
+	return 0
+}
+
+func cmdConfig(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 2 || args[0] != "check" {
+		fmt.Fprintln(stderr, "usage: mailwarden config check FILE")
+		return 2
+	}
+	if _, _, err := app.LoadEngine(args[1], app.Deps{}); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: OK\n", args[1])
+	return 0
+}

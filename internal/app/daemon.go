@@ -1,0 +1,190 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mailwarden/mailwarden/internal/config"
+	"github.com/mailwarden/mailwarden/milter"
+	"github.com/mailwarden/mailwarden/scoring"
+)
+
+// NewLogger builds the process logger from the [log] section.
+func NewLogger(c config.Log, out io.Writer) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       "mailwarden",
+		Level:      hclog.LevelFromString(c.Level),
+		JSONFormat: c.Format == "json",
+		Output:     out,
+		TimeFormat: "2006-01-02T15:04:05.000Z07:00",
+	})
+}
+
+// Daemon is the running mailwarden: listeners around one engine that a
+// reload replaces.
+type Daemon struct {
+	path    string
+	log     hclog.Logger
+	deps    Deps
+	engines scoring.Current
+
+	mu     sync.Mutex
+	cfg    *config.Config
+	milter *milter.Server
+	lns    []net.Listener
+	wg     sync.WaitGroup
+}
+
+// NewDaemon loads the config and builds the first engine; nothing listens yet.
+func NewDaemon(path string, log hclog.Logger) (*Daemon, error) {
+	d := &Daemon{path: path, log: log, deps: Deps{Logger: log}}
+	cfg, e, err := LoadEngine(path, d.deps)
+	if err != nil {
+		return nil, err
+	}
+	d.cfg = cfg
+	d.engines.Store(e)
+	return d, nil
+}
+
+// Engines gives access to the engine in force.
+func (d *Daemon) Engines() *scoring.Current { return &d.engines }
+
+// Start opens the listeners and serves in the background.
+func (d *Daemon) Start() error {
+	cfg := d.cfg
+	if cfg.Server.MilterListen != "" {
+		ln, err := Listen(cfg.Server.MilterListen, cfg.Server.SocketMode)
+		if err != nil {
+			return fmt.Errorf("milter listener: %w", err)
+		}
+		onPanic := failMode(cfg.Engine.OnPanic)
+		d.milter = milter.New(&d.engines, milter.Options{
+			IdleTimeout:    cfg.Server.IdleTimeout.Duration,
+			SpoolThreshold: int64(cfg.Server.SpoolThreshold),
+			SpoolDir:       cfg.Server.SpoolDir,
+			OnPanic:        onPanic,
+		}, d.log.Named("milter"))
+		d.lns = append(d.lns, ln)
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			if err := d.milter.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+				d.log.Error("milter listener stopped", "error", err)
+			}
+		}()
+		d.log.Info("milter listening", "addr", ln.Addr().String())
+	}
+	return nil
+}
+
+// Addrs returns the addresses listened on, in the order started.
+func (d *Daemon) Addrs() []net.Addr {
+	var out []net.Addr
+	for _, ln := range d.lns {
+		out = append(out, ln.Addr())
+	}
+	return out
+}
+
+// Reload reads the config file again and swaps in a new engine. A bad file
+// is reported and changes nothing; sessions in flight finish on the engine
+// they started with. Listener addresses are not changed by a reload.
+func (d *Daemon) Reload() error {
+	cfg, e, err := LoadEngine(d.path, d.deps)
+	if err != nil {
+		d.log.Error("reload failed; keeping the running configuration", "file", d.path, "error", err.Error())
+		return err
+	}
+	d.mu.Lock()
+	old := d.cfg
+	d.cfg = cfg
+	d.mu.Unlock()
+	if cfg.Server.MilterListen != old.Server.MilterListen || cfg.Server.PolicyListen != old.Server.PolicyListen {
+		d.log.Warn("listener addresses changed; they take effect at the next restart")
+	}
+	prev := d.engines.Store(e)
+	closeEngineLater(prev, d.log)
+	d.log.Info("configuration reloaded", "file", d.path)
+	return nil
+}
+
+// closeEngineLater releases an old engine's resources once the sessions that
+// may still use it have had time to finish.
+func closeEngineLater(e *scoring.Engine, log hclog.Logger) {
+	if e == nil {
+		return
+	}
+	time.AfterFunc(10*time.Minute, func() {
+		for _, c := range e.Checks() {
+			if cl, ok := c.(scoring.Closer); ok {
+				if err := cl.Close(); err != nil {
+					log.Warn("closing old check", "check", c.Name(), "error", err)
+				}
+			}
+		}
+	})
+}
+
+// Shutdown stops accepting, drains sessions in flight until ctx ends, and
+// closes what is left.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	var err error
+	if d.milter != nil {
+		err = d.milter.Shutdown(ctx)
+	}
+	for _, ln := range d.lns {
+		ln.Close()
+	}
+	d.wg.Wait()
+	return err
+}
+
+// ShutdownTimeout is the configured drain time.
+func (d *Daemon) ShutdownTimeout() time.Duration { return d.cfg.Server.ShutdownTimeout.Duration }
+
+// Listen opens a listener for "unix:/path" or "inet:host:port". A stale unix
+// socket (nobody listening) is replaced; the socket gets the given mode.
+func Listen(spec, mode string) (net.Listener, error) {
+	network, addr, err := config.ParseListen(spec)
+	if err != nil {
+		return nil, err
+	}
+	if network == "unix" {
+		if _, err := os.Stat(addr); err == nil {
+			if c, err := net.DialTimeout("unix", addr, time.Second); err == nil {
+				c.Close()
+				return nil, fmt.Errorf("%s: another process is listening", addr)
+			}
+			if err := os.Remove(addr); err != nil {
+				return nil, fmt.Errorf("remove stale socket: %w", err)
+			}
+		}
+		m, err := strconv.ParseUint(mode, 8, 32)
+		if err != nil {
+			m = 0o660
+		}
+		// Create it with tight permissions from the start, then set the mode.
+		old := umask(0o177)
+		ln, err := net.Listen("unix", addr)
+		umask(old)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(addr, os.FileMode(m)); err != nil {
+			ln.Close()
+			return nil, err
+		}
+		return ln, nil
+	}
+	return net.Listen("tcp", addr)
+}

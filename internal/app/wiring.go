@@ -1,0 +1,132 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mailwarden/mailwarden/internal/config"
+	"github.com/mailwarden/mailwarden/scoring"
+	"github.com/mailwarden/mailwarden/scoring/basicheaders"
+	"github.com/mailwarden/mailwarden/scoring/msgsize"
+	"github.com/mailwarden/mailwarden/scoring/spamheaders"
+)
+
+// Deps is the long-lived plumbing shared by every engine built during the
+// process's life (resolver, store, ...); a reload reuses it.
+type Deps struct {
+	Logger hclog.Logger
+}
+
+// BuildEngine builds an engine from a config. This is the one list of checks
+// and modifiers: their order here is the order they run in within a stage and
+// the order modifiers apply.
+func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
+	log := deps.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	var problems config.Problems
+	prob := func(key string, err error) {
+		problems = append(problems, config.Problem{File: cfg.File, Line: cfg.Line(key), Key: key, Msg: err.Error()})
+	}
+
+	checks := []scoring.Check{
+		// mail stage
+		&msgsize.Declared{Max: int64(cfg.Limits.MaxMessageSize)},
+		// end of headers
+		basicheaders.New(basicheaders.Config{
+			Required: cfg.BasicHeaders.Required,
+			Reject:   cfg.BasicHeaders.Action == "reject",
+			Profiles: profiles(cfg.BasicHeaders.Profiles),
+		}),
+		// end of message
+		&msgsize.Actual{Max: int64(cfg.Limits.MaxMessageSize)},
+	}
+
+	tag, reject, rejectOn := cfg.Spam.EffectiveLevels()
+	mods := []scoring.Modifier{
+		spamheaders.New(spamheaders.Config{
+			Enabled: cfg.Spam.Headers, SubjectTag: cfg.Spam.SubjectTag, SubjectPrefix: cfg.Spam.SubjectPrefix,
+		}),
+	}
+
+	nets, err := config.Prefixes(cfg.Profiles.LocalNetworks)
+	if err != nil {
+		prob("profiles.local_networks", err)
+	}
+	opts := scoring.Options{
+		CheckTimeout: cfg.Engine.CheckTimeout.Duration,
+		OnTimeout:    failMode(cfg.Engine.OnTimeout),
+		OnError:      failMode(cfg.Engine.OnError),
+		OnPanic:      failMode(cfg.Engine.OnPanic),
+		Weights:      cfg.Scores,
+		Profiles: map[scoring.Profile]scoring.ProfileOverride{
+			scoring.ProfileLocal:         override(cfg.Profiles.Local),
+			scoring.ProfileAuthenticated: override(cfg.Profiles.Authenticated),
+			scoring.ProfileRemote:        override(cfg.Profiles.Remote),
+		},
+		Levels:     scoring.Levels{TagLevel: tag, RejectLevel: reject, RejectEnabled: rejectOn},
+		Classifier: scoring.Classifier{LocalNetworks: nets, SubmissionDaemons: cfg.Profiles.SubmissionDaemons},
+		Logger:     log.Named("engine"),
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	e, err := scoring.New(opts, checks, mods)
+	if err != nil {
+		// Engine errors name config keys ("[scores]: unknown symbol X");
+		// give them the file and line.
+		return nil, engineProblems(cfg, err)
+	}
+	return e, nil
+}
+
+func engineProblems(cfg *config.Config, err error) error {
+	var ps config.Problems
+	for _, line := range strings.Split(err.Error(), "\n") {
+		key := ""
+		switch {
+		case strings.HasPrefix(line, "[scores]: unknown symbol "):
+			key = "scores." + strings.TrimPrefix(line, "[scores]: unknown symbol ")
+		case strings.HasPrefix(line, "[profiles."):
+			key = strings.TrimSuffix(strings.TrimPrefix(strings.SplitN(line, "]", 2)[0], "["), "")
+		}
+		ps = append(ps, config.Problem{File: cfg.File, Line: cfg.Line(key), Key: key, Msg: line})
+	}
+	return ps
+}
+
+func failMode(s string) scoring.Action {
+	if s == "tempfail" {
+		return scoring.Tempfail
+	}
+	return scoring.Accept
+}
+
+func override(o config.ProfileOverride) scoring.ProfileOverride {
+	return scoring.ProfileOverride{Enable: o.Enable, Disable: o.Disable}
+}
+
+func profiles(names []string) []scoring.Profile {
+	out := make([]scoring.Profile, 0, len(names))
+	for _, n := range names {
+		out = append(out, scoring.Profile(n))
+	}
+	return out
+}
+
+// LoadEngine reads a config file and builds its engine: what both the daemon
+// (at start and on SIGHUP) and `mailwarden config check` do.
+func LoadEngine(path string, deps Deps) (*config.Config, *scoring.Engine, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := BuildEngine(cfg, deps)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w", err)
+	}
+	return cfg, e, nil
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the integration tests (and, with "bench", the
+# benchmarks) drive for real. Runs apt-get only for what is missing; needs root
+# for that (CI and the developer machines run as root).
+set -euo pipefail
+
+need=()
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+want() { for p in "$@"; do have "$p" || need+=("$p"); done; }
+
+# Test components: a private Postfix, redis-server, clamd, OpenDKIM's tools.
+want postfix redis-server clamav-daemon clamav opendkim opendkim-tools
+if [ "${1:-}" = "bench" ]; then
+  want spamassassin spamc rspamd opendkim
+fi
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  # Postfix asks no questions with this preset; "No configuration" leaves
+  # /etc/postfix alone (tests run private instances).
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  apt-get update -qq || true
+  apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+# The distribution's own services are not needed (tests start private ones);
+# stop them so they do not hold ports or CPU.
+for svc in postfix clamav-daemon clamav-freshclam redis-server opendkim rspamd spamd spamassassin; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl stop "$svc" 2>/dev/null || true
+  fi
+done
+echo "test dependencies present"
