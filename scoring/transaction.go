@@ -197,3 +197,27 @@ func (tx *Transaction) AcceptRcpt(rcpt string, o *Outcome) {
 		tx.merge(o)
 	}
 }
+
+// memoEntry computes a shared per-message value once.
+type memoEntry struct {
+	once sync.Once
+	v    any
+}
+
+// Memo returns the value stored under key, computing it with f the first
+// time. Concurrent callers wait for the one computation. Use it for work
+// several checks share, such as the decoded MIME structure ("mime.parsed").
+func (tx *Transaction) Memo(key string, f func() any) any {
+	tx.mu.Lock()
+	if tx.values == nil {
+		tx.values = make(map[string]any)
+	}
+	e, ok := tx.values["memo:"+key].(*memoEntry)
+	if !ok {
+		e = &memoEntry{}
+		tx.values["memo:"+key] = e
+	}
+	tx.mu.Unlock()
+	e.once.Do(func() { e.v = f() })
+	return e.v
+}
