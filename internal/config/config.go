@@ -24,6 +24,7 @@ type Config struct {
 	Limits       Limits             `toml:"limits"`
 	Spam         Spam               `toml:"spam"`
 	BasicHeaders BasicHeaders       `toml:"basic_headers"`
+	Envelope     Envelope           `toml:"envelope"`
 	Scores       map[string]float64 `toml:"scores"`
 
 	// File is the path the config was read from ("" for defaults).

@@ -132,6 +132,7 @@ func Defaults() *Config {
 		},
 		BasicHeaders: BasicHeaders{Required: []string{"From", "Date"}, Action: "reject", Profiles: []string{"remote"}},
 		Scores:       map[string]float64{},
+		Envelope:     defaultEnvelope(),
 	}
 }
 
@@ -194,6 +195,7 @@ func (c *Config) validate() Problems {
 			add("basic_headers.profiles", "unknown profile %q (local, authenticated, remote)", p)
 		}
 	}
+	ps = append(ps, c.validateEnvelope()...)
 	return ps
 }
 
