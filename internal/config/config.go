@@ -24,6 +24,9 @@ type Config struct {
 	Limits       Limits             `toml:"limits"`
 	Spam         Spam               `toml:"spam"`
 	BasicHeaders BasicHeaders       `toml:"basic_headers"`
+	DKIM         DKIM               `toml:"dkim"`
+	Disclaimer   Disclaimer         `toml:"disclaimer"`
+	BCC          BCC                `toml:"bcc"`
 	Envelope     Envelope           `toml:"envelope"`
 	Scores       map[string]float64 `toml:"scores"`
 

@@ -132,6 +132,8 @@ func Defaults() *Config {
 		},
 		BasicHeaders: BasicHeaders{Required: []string{"From", "Date"}, Action: "reject", Profiles: []string{"remote"}},
 		Scores:       map[string]float64{},
+		DKIM:         defaultDKIM(),
+		BCC:          BCC{Mode: "bcc", Scope: "all"},
 		Envelope:     defaultEnvelope(),
 	}
 }
@@ -195,6 +197,9 @@ func (c *Config) validate() Problems {
 			add("basic_headers.profiles", "unknown profile %q (local, authenticated, remote)", p)
 		}
 	}
+	ps = append(ps, c.validateDKIM()...)
+	ps = append(ps, c.validateDisclaimer()...)
+	ps = append(ps, c.validateBCC()...)
 	ps = append(ps, c.validateEnvelope()...)
 	return ps
 }
