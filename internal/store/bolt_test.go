@@ -1,0 +1,90 @@
+package store_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mailwarden/mailwarden/internal/store"
+)
+
+// TestBoltTwoProcesses runs a second process (this test binary, as a
+// helper) that writes to the same file while this process keeps using it:
+// the lease must let both in, and nothing written may be lost.
+func TestBoltTwoProcesses(t *testing.T) {
+	if os.Getenv("STORE_HELPER_PATH") != "" {
+		return
+	}
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := store.OpenBolt(path, store.BoltOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBoltHelper$")
+	cmd.Env = append(os.Environ(), "STORE_HELPER_PATH="+path)
+	out := make(chan []byte, 1)
+	errc := make(chan error, 1)
+	go func() {
+		b, err := cmd.CombinedOutput()
+		out <- b
+		errc <- err
+	}()
+	// Keep the file busy from this process meanwhile.
+	deadline := time.Now().Add(20 * time.Second)
+	mine := 0
+	var helperErr error
+	var helperOut []byte
+loop:
+	for {
+		select {
+		case helperOut = <-out:
+			helperErr = <-errc
+			break loop
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("helper process did not finish: it never got the file")
+		}
+		if _, err := s.Incr(ctx, "daemon:n", 1, 0); err != nil {
+			t.Fatalf("daemon-side Incr: %v", err)
+		}
+		mine++
+	}
+	if helperErr != nil {
+		t.Fatalf("helper: %v\n%s", helperErr, helperOut)
+	}
+	v, _, err := s.Get(ctx, "learn:n")
+	if n, _ := store.ParseInt(v); err != nil || n != helperWrites {
+		t.Fatalf("helper's counter = %q %v, want %d", v, err, helperWrites)
+	}
+	v, _, _ = s.Get(ctx, "daemon:n")
+	if n, _ := store.ParseInt(v); n != int64(mine) {
+		t.Fatalf("own counter = %d, want %d", n, mine)
+	}
+}
+
+const helperWrites = 20
+
+// TestBoltHelper is the second process of TestBoltTwoProcesses.
+func TestBoltHelper(t *testing.T) {
+	path := os.Getenv("STORE_HELPER_PATH")
+	if path == "" {
+		t.Skip("helper process only")
+	}
+	s, err := store.OpenBolt(path, store.BoltOptions{NoSync: true, LockTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for range helperWrites {
+		if _, err := s.Incr(context.Background(), "learn:n", 1, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
