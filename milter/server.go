@@ -82,7 +82,7 @@ func New(engines *scoring.Current, opts Options, log hclog.Logger) *Server {
 
 // Serve accepts MTA connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.srv.Serve(ln)
+	err := s.srv.Serve(frameListener{ln})
 	if err == gomilter.ErrServerClosed {
 		return nil
 	}
