@@ -47,8 +47,17 @@ type Daemon struct {
 // NewDaemon loads the config and builds the first engine; nothing listens yet.
 func NewDaemon(path string, log hclog.Logger) (*Daemon, error) {
 	d := &Daemon{path: path, log: log, deps: Deps{Logger: log}}
-	cfg, e, err := LoadEngine(path, d.deps)
+	cfg, err := config.Load(path)
 	if err != nil {
+		return nil, err
+	}
+	// The store is opened once for the process; a reload keeps it.
+	if d.deps.Store, err = OpenStore(cfg); err != nil {
+		return nil, err
+	}
+	e, err := BuildEngine(cfg, d.deps)
+	if err != nil {
+		d.deps.Store.Close()
 		return nil, err
 	}
 	d.cfg = cfg
@@ -146,6 +155,11 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	d.wg.Wait()
+	if d.deps.Store != nil {
+		if cerr := d.deps.Store.Close(); cerr != nil {
+			d.log.Warn("closing the state store", "error", cerr)
+		}
+	}
 	return err
 }
 

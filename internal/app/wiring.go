@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mailwarden/mailwarden/internal/config"
+	"github.com/mailwarden/mailwarden/internal/store"
 	"github.com/mailwarden/mailwarden/scoring"
 	"github.com/mailwarden/mailwarden/scoring/basicheaders"
 	"github.com/mailwarden/mailwarden/scoring/msgsize"
@@ -17,6 +18,10 @@ import (
 // process's life (resolver, store, ...); a reload reuses it.
 type Deps struct {
 	Logger hclog.Logger
+	// Store is the state store (karma, greylisting, rate limits, Bayes,
+	// reports); nil in `mailwarden check` and `config check`, where the
+	// checks needing it are left out.
+	Store store.Store
 }
 
 // BuildEngine builds an engine from a config. This is the one list of checks
