@@ -92,7 +92,7 @@ func TestCheck(t *testing.T) {
 		{name: "strict exact match passes", from: "a@strict.example", dkim: pass("strict.example"),
 			reject: true, result: authresult.DMARCPass, symbols: []string{SymPass}, action: scoring.Accept, recorded: 1},
 		{name: "failing dkim signature does not count", from: "a@reject.example",
-			dkim: []authresult.DKIM{{Result: authresult.DKIMFail, Domain: "reject.example"}},
+			dkim:   []authresult.DKIM{{Result: authresult.DKIMFail, Domain: "reject.example"}},
 			reject: true, result: authresult.DMARCFail, symbols: []string{SymFailReject}, action: scoring.Reject, recorded: 1},
 		{name: "quarantine held", from: "a@quar.example", reject: true, qaction: QuarantineHold,
 			result: authresult.DMARCFail, symbols: []string{SymFailQuarantine}, action: scoring.Quarantine, recorded: 1},
