@@ -28,6 +28,12 @@ type Config struct {
 	Disclaimer   Disclaimer         `toml:"disclaimer"`
 	BCC          BCC                `toml:"bcc"`
 	Envelope     Envelope           `toml:"envelope"`
+	Store        Store              `toml:"store"`
+	Policy       Policy             `toml:"policy"`
+	Karma        Karma              `toml:"karma"`
+	Load         LoadCheck          `toml:"load"`
+	RateLimit    RateLimit          `toml:"rate_limit"`
+	Greylist     Greylist           `toml:"greylist"`
 	DNS          DNS                `toml:"dns"`
 	SPF          SPF                `toml:"spf"`
 	Scores       map[string]float64 `toml:"scores"`

@@ -135,6 +135,12 @@ func Defaults() *Config {
 		DKIM:         defaultDKIM(),
 		BCC:          BCC{Mode: "bcc", Scope: "all"},
 		Envelope:     defaultEnvelope(),
+		Store:        DefaultStore(),
+		Policy:       DefaultPolicy(),
+		Karma:        DefaultKarma(),
+		Load:         DefaultLoad(),
+		RateLimit:    DefaultRateLimit(),
+		Greylist:     DefaultGreylist(),
 		DNS:          defaultDNS(),
 		SPF:          defaultSPF(),
 	}
@@ -205,6 +211,12 @@ func (c *Config) validate() Problems {
 	ps = append(ps, c.validateEnvelope()...)
 	ps = append(ps, c.validateDNS()...)
 	ps = append(ps, c.validateSPF()...)
+	ps = append(ps, c.validateStore()...)
+	ps = append(ps, c.validatePolicy()...)
+	ps = append(ps, c.validateKarma()...)
+	ps = append(ps, c.validateLoad()...)
+	ps = append(ps, c.validateRateLimit()...)
+	ps = append(ps, c.validateGreylist()...)
 	return ps
 }
 
