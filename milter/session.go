@@ -133,10 +133,12 @@ func (s *session) MailFrom(from string, esmtpArgs string, m gomilter.Modifier) (
 		if f := tx.Forced(); f != nil && f.Action >= scoring.Tempfail {
 			// A connect/helo check refused the client; say so at the first
 			// command that can carry a reply.
+			s.logSummary(s.engine.Verdict(tx))
 			return s.refuse(f.Action, f.Reply, "connect/helo")
 		}
 		o := s.engine.RunStage(ctx, scoring.StageMail, tx)
 		if o.Forced != nil && o.Forced.Action >= scoring.Tempfail {
+			s.logSummary(s.engine.Verdict(tx))
 			return s.refuse(o.Forced.Action, o.Forced.Reply, "mail")
 		}
 		return gomilter.RespContinue, nil
@@ -289,6 +291,8 @@ func (s *session) logSummary(v *scoring.Verdict) {
 	fields := scoring.SummaryFields(s.tx, v)
 	fields = append(fields, "ms", time.Since(s.tx.Start).Milliseconds())
 	s.srv.log.Info("message", fields...)
+	// Checks that learn from outcomes (karma) see every final verdict.
+	s.engine.Observe(context.Background(), s.tx, v)
 }
 
 // replyFor maps an action and reply to a milter response.
