@@ -51,6 +51,10 @@ func NewDaemon(path string, log hclog.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The resolver is built once for the process; a reload keeps it.
+	if d.deps.Resolver, err = NewResolver(cfg, log); err != nil {
+		return nil, err
+	}
 	// The store is opened once for the process; a reload keeps it.
 	if d.deps.Store, err = OpenStore(cfg); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mailwarden/mailwarden/internal/config"
+	"github.com/mailwarden/mailwarden/internal/resolver"
 	"github.com/mailwarden/mailwarden/internal/store"
 	"github.com/mailwarden/mailwarden/scoring"
 	"github.com/mailwarden/mailwarden/scoring/basicheaders"
@@ -22,6 +23,9 @@ type Deps struct {
 	// reports); nil in `mailwarden check` and `config check`, where the
 	// checks needing it are left out.
 	Store store.Store
+	// Resolver is the shared caching DNS resolver ([dns]); nil in `config
+	// check`, where the checks needing DNS are left out.
+	Resolver *resolver.Resolver
 }
 
 // BuildEngine builds an engine from a config. This is the one list of checks
