@@ -91,7 +91,7 @@ func SummaryFields(tx *Transaction, v *Verdict) []any {
 	if !tx.Client.Addr.IsValid() {
 		client = "local"
 	}
-	return []any{
+	fields := []any{
 		"qid", tx.QueueID,
 		"client", client,
 		"helo", tx.Client.HELO,
@@ -103,4 +103,9 @@ func SummaryFields(tx *Transaction, v *Verdict) []any {
 		"symbols", strings.Join(names, ","),
 		"reason", v.Reason,
 	}
+	// Outbound signing outcome: "signed d=… s=…" or why not.
+	if d, ok := tx.Value("dkim.sign"); ok {
+		fields = append(fields, "dkim", d)
+	}
+	return fields
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/mailwarden/mailwarden/internal/store"
 	"github.com/mailwarden/mailwarden/scoring"
 	"github.com/mailwarden/mailwarden/scoring/basicheaders"
+	"github.com/mailwarden/mailwarden/scoring/bcc"
+	"github.com/mailwarden/mailwarden/scoring/dkimsign"
 	"github.com/mailwarden/mailwarden/scoring/msgsize"
 	"github.com/mailwarden/mailwarden/scoring/spamheaders"
 )
@@ -55,10 +57,18 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 	}
 
 	tag, reject, rejectOn := cfg.Spam.EffectiveLevels()
+	// DKIM keys are loaded here, when the engine is built (start, reload).
+	dkimSigner, err := dkimsign.FromConfig(cfg.DKIM, log.Named("dkim_sign"))
+	if err != nil {
+		prob("dkim.keys_dir", err)
+	}
 	mods := []scoring.Modifier{
 		spamheaders.New(spamheaders.Config{
 			Enabled: cfg.Spam.Headers, SubjectTag: cfg.Spam.SubjectTag, SubjectPrefix: cfg.Spam.SubjectPrefix,
 		}),
+		// outbound: disclaimer, then the signature over what leaves, then the archive copy
+		dkimSigner,
+		bcc.New(bcc.Config{Enabled: cfg.BCC.Enabled, Mailbox: cfg.BCC.Mailbox, Visible: cfg.BCC.Mode == "cc", Outgoing: cfg.BCC.Scope == "outgoing"}),
 	}
 
 	nets, err := config.Prefixes(cfg.Profiles.LocalNetworks)
