@@ -215,6 +215,14 @@ type spfInfo struct {
 	wouldReject bool
 }
 
+func spfFrom(tx *scoring.Transaction) spfInfo {
+	s, ok := authresult.SPFSummaryFrom(tx.Value)
+	if !ok {
+		return spfInfo{}
+	}
+	return spfInfo{ok: true, result: s.Result, domain: s.Domain, scope: s.Scope, wouldReject: s.WouldReject}
+}
+
 // evaluate applies DMARC to one From domain. It returns the result and, when
 // a record was found, the evaluation for reports.
 func (c *Check) evaluate(ctx context.Context, tx *scoring.Transaction, domain string, spf spfInfo, dkims []authresult.DKIM) (*authresult.DMARC, *authresult.DMARCEvaluation) {
