@@ -76,6 +76,10 @@ func (s *session) Connect(host string, family string, port uint16, addr string, 
 		tx.Client.DaemonName = m.Get(gomilter.MacroDaemonName)
 		tx.Client.DaemonAddr = m.Get(gomilter.MacroDaemonAddr)
 		copyMacros(tx, m, gomilter.MacroMTAFQDN, gomilter.MacroDaemonName, gomilter.MacroDaemonAddr)
+		// Postfix non_smtpd_milters (sendmail(1) via pickup): cleanup emulates
+		// a connect from "localhost" [127.0.0.1] port 0 (cleanup_milter.c,
+		// cleanup_milter_client_init); an SMTP client always has a port.
+		tx.NonSMTP = port == 0 && host == "localhost" && tx.Client.Addr.IsLoopback()
 		s.conn = tx
 		s.connDone = false
 		return gomilter.RespContinue, nil

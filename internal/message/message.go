@@ -94,9 +94,11 @@ func Parse(r io.Reader, threshold int64, dir string) (*Message, error) {
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
-			// A very long line: collect it whole.
+			// A very long line: collect it whole. Copy first: ReadBytes
+			// reuses the buffer ReadSlice returned.
+			head := append([]byte(nil), line...)
 			rest, err2 := br.ReadBytes('\n')
-			line = append(append([]byte(nil), line...), rest...)
+			line = append(head, rest...)
 			err = err2
 		}
 		if len(line) == 0 && err != nil {
