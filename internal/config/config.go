@@ -36,6 +36,7 @@ type Config struct {
 	Greylist     Greylist           `toml:"greylist"`
 	DNS          DNS                `toml:"dns"`
 	SPF          SPF                `toml:"spf"`
+	DMARC        DMARC              `toml:"dmarc"`
 	Scores       map[string]float64 `toml:"scores"`
 
 	// File is the path the config was read from ("" for defaults).

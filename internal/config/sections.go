@@ -143,6 +143,7 @@ func Defaults() *Config {
 		Greylist:     DefaultGreylist(),
 		DNS:          defaultDNS(),
 		SPF:          defaultSPF(),
+		DMARC:        defaultDMARC(),
 	}
 }
 
@@ -211,6 +212,7 @@ func (c *Config) validate() Problems {
 	ps = append(ps, c.validateEnvelope()...)
 	ps = append(ps, c.validateDNS()...)
 	ps = append(ps, c.validateSPF()...)
+	ps = append(ps, c.validateDMARC()...)
 	ps = append(ps, c.validateStore()...)
 	ps = append(ps, c.validatePolicy()...)
 	ps = append(ps, c.validateKarma()...)
