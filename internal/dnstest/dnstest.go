@@ -278,7 +278,7 @@ func (s *Server) serve(w dns.ResponseWriter, q *dns.Msg, udp bool) {
 	}
 	s.queries[nameKey(name, qn.Qtype)]++
 	delay := s.delays[name]
-	drop := s.drops[name]
+	drop := s.drops[name] || s.drops[nameKey(name, qn.Qtype)]
 	trunc := udp && s.truncs[name]
 	rcode, forced := s.rcodes[nameKey(name, qn.Qtype)]
 	if !forced {
@@ -397,4 +397,23 @@ func (s *Server) soaLocked(name string) dns.RR {
 		Refresh: 3600, Retry: 600, Expire: 86400,
 		Minttl: s.negTTL,
 	}
+}
+
+// TXT builds a TXT record whose strings are raw bytes (any byte value, as
+// on the wire): use it for test data with control or non-ASCII bytes, which
+// zone-file syntax would need escaped.
+func TXT(name string, ttl uint32, raw ...string) *dns.TXT {
+	esc := make([]string, len(raw))
+	for i, s := range raw {
+		// miekg/dns interprets backslash escapes when packing.
+		esc[i] = strings.ReplaceAll(s, `\`, `\\`)
+	}
+	return &dns.TXT{Hdr: dns.RR_Header{Name: dns.Fqdn(name), Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: ttl}, Txt: esc}
+}
+
+// SetDropType makes the server never answer queries for name of qtype.
+func (s *Server) SetDropType(name string, qtype uint16) {
+	s.mu.Lock()
+	s.drops[nameKey(name, qtype)] = true
+	s.mu.Unlock()
 }

@@ -436,10 +436,43 @@ func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error)
 	}
 	out := make([]string, 0, len(a.Records))
 	for _, rr := range a.Records {
-		out = append(out, strings.Join(rr.(*dns.TXT).Txt, ""))
+		parts := rr.(*dns.TXT).Txt
+		for i, p := range parts {
+			parts[i] = txtUnescape(p)
+		}
+		out = append(out, strings.Join(parts, ""))
 	}
 	return out, nil
 }
+
+// txtUnescape undoes miekg/dns's presentation escaping of TXT strings
+// (\DDD for unprintable bytes, \" and \\), giving the bytes on the wire.
+func txtUnescape(s string) string {
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 >= len(s) {
+			b = append(b, c)
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+			if n <= 255 {
+				b = append(b, byte(n))
+				i += 3
+				continue
+			}
+		}
+		b = append(b, s[i+1])
+		i++
+	}
+	return string(b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // LookupA returns the IPv4 addresses of name.
 func (r *Resolver) LookupA(ctx context.Context, name string) ([]netip.Addr, error) {

@@ -372,3 +372,13 @@ func TestNewServers(t *testing.T) {
 		})
 	}
 }
+
+func TestTXTRawBytes(t *testing.T) {
+	s := dnstest.New(t)
+	raw := "a\x00b\\c\"d\x96\r\n"
+	s.Add(dnstest.TXT("raw.example.com", 300, raw, "tail"))
+	got, err := s.Resolver(t).LookupTXT(context.Background(), "raw.example.com")
+	if err != nil || len(got) != 1 || got[0] != raw+"tail" {
+		t.Fatalf("LookupTXT = %q, %v; want %q", got, err, raw+"tail")
+	}
+}
