@@ -1,0 +1,6 @@
+package policy
+
+import "syscall"
+
+// syscallEMFILE: out of file descriptors, a transient accept error.
+var syscallEMFILE = syscall.EMFILE
