@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/config"
 	"github.com/mailwarden/mailwarden/milter"
+	"github.com/mailwarden/mailwarden/policy"
 	"github.com/mailwarden/mailwarden/scoring"
 )
 
@@ -40,6 +41,7 @@ type Daemon struct {
 	mu     sync.Mutex
 	cfg    *config.Config
 	milter *milter.Server
+	policy *policy.Server
 	lns    []net.Listener
 	wg     sync.WaitGroup
 }
@@ -96,6 +98,9 @@ func (d *Daemon) Start() error {
 			}
 		}()
 		d.log.Info("milter listening", "addr", ln.Addr().String())
+	}
+	if err := d.startPolicy(cfg); err != nil {
+		return err
 	}
 	return nil
 }
@@ -154,6 +159,9 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	var err error
 	if d.milter != nil {
 		err = d.milter.Shutdown(ctx)
+	}
+	if perr := d.shutdownPolicy(ctx); err == nil {
+		err = perr
 	}
 	for _, ln := range d.lns {
 		ln.Close()
