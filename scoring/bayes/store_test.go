@@ -1,0 +1,190 @@
+package bayes
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailwarden/mailwarden/internal/store"
+	"github.com/mailwarden/mailwarden/internal/store/storetest"
+)
+
+func item(id string, class Class, toks ...string) Item {
+	return Item{ID: MsgID(id), Class: class, Hashes: Hashes(toks)}
+}
+
+func counts(t *testing.T, db *DB, toks ...string) []Counts {
+	t.Helper()
+	c, _, _, err := db.Lookup(context.Background(), Hashes(toks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func totals(t *testing.T, db *DB) (uint64, uint64) {
+	t.Helper()
+	s, h, err := db.Totals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, h
+}
+
+func learn(t *testing.T, db *DB, items ...Item) []Outcome {
+	t.Helper()
+	out, err := db.Learn(context.Background(), items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestLearnIdempotence runs on both backends (Redis: a private
+// redis-server on loopback).
+func TestLearnIdempotence(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		db := NewDB(s)
+		steps := []struct {
+			name       string
+			item       Item
+			want       Outcome
+			spam, ham  uint64
+			tokA, tokB Counts // counts of "a" and "b" afterwards
+		}{
+			{"learn spam", item("m1", Spam, "a", "b"), Learned, 1, 0, Counts{1, 0}, Counts{1, 0}},
+			{"same again does nothing", item("m1", Spam, "a", "b"), Already, 1, 0, Counts{1, 0}, Counts{1, 0}},
+			{"as ham moves it", item("m1", Ham, "a", "b"), Moved, 0, 1, Counts{0, 1}, Counts{0, 1}},
+			{"ham again does nothing", item("m1", Ham, "a", "b"), Already, 0, 1, Counts{0, 1}, Counts{0, 1}},
+			{"another ham", item("m2", Ham, "a"), Learned, 0, 2, Counts{0, 2}, Counts{0, 1}},
+			{"back to spam", item("m1", Spam, "a", "b"), Moved, 1, 1, Counts{1, 1}, Counts{1, 0}},
+			{"forget", item("m1", Forget, "a", "b"), Forgotten, 0, 1, Counts{0, 1}, Counts{0, 0}},
+			{"forget again", item("m1", Forget, "a", "b"), NotFound, 0, 1, Counts{0, 1}, Counts{0, 0}},
+		}
+		for _, st := range steps {
+			out := learn(t, db, st.item)
+			if out[0] != st.want {
+				t.Fatalf("%s: outcome %v, want %v", st.name, out[0], st.want)
+			}
+			if s, h := totals(t, db); s != st.spam || h != st.ham {
+				t.Fatalf("%s: totals %d/%d, want %d/%d", st.name, s, h, st.spam, st.ham)
+			}
+			c := counts(t, db, "a", "b")
+			if c[0] != st.tokA || c[1] != st.tokB {
+				t.Fatalf("%s: counts a=%v b=%v, want %v %v", st.name, c[0], c[1], st.tokA, st.tokB)
+			}
+		}
+	})
+}
+
+func TestLearnBatchAndDuplicatesInBatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		db := NewDB(s)
+		out := learn(t, db, item("x", Spam, "t"), item("y", Ham, "t"), item("x", Spam, "t"))
+		if out[0] != Already || out[1] != Learned || out[2] != Learned {
+			t.Fatalf("outcomes %v", out)
+		}
+		if c := counts(t, db, "t"); c[0] != (Counts{1, 1}) {
+			t.Fatalf("counts %v, want 1 spam 1 ham", c[0])
+		}
+	})
+}
+
+// TestConcurrentLearners: several learners (think: the daemon's watcher
+// and `mailwarden learn`) learning the same messages at once count each
+// message exactly once.
+func TestConcurrentLearners(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		var items []Item
+		for i := 0; i < 20; i++ {
+			items = append(items, item(string(rune('A'+i)), Spam, "shared", string(rune('a'+i))))
+		}
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				db := NewDB(s)
+				for _, it := range items {
+					if _, err := db.Learn(ctx, []Item{it}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		db := NewDB(s)
+		if sp, h := totals(t, db); sp != 20 || h != 0 {
+			t.Fatalf("totals %d/%d, want 20/0", sp, h)
+		}
+		if c := counts(t, db, "shared"); c[0].Spam != 20 {
+			t.Fatalf("shared token spam count %d, want 20", c[0].Spam)
+		}
+	})
+}
+
+func TestExpireStatsReset(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		db := NewDB(s)
+		now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+		db.now = func() time.Time { return now }
+		learn(t, db, item("old", Spam, "stale", "kept"))
+		now = now.AddDate(0, 0, 100)
+		learn(t, db, item("new", Ham, "kept", "fresh"))
+		st, err := db.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.NSpam != 1 || st.NHam != 1 || st.NTokens != 3 || st.Messages != 2 {
+			t.Fatalf("stats %+v", st)
+		}
+		if got := now.Sub(st.Oldest); got < 99*24*time.Hour {
+			t.Errorf("oldest token %v, want ~100 days old", st.Oldest)
+		}
+		n, err := db.Expire(ctx, 30*24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("expired %d tokens, want 1 (stale)", n)
+		}
+		c := counts(t, db, "stale", "kept", "fresh")
+		if c[0] != (Counts{}) || c[1] != (Counts{1, 1}) || c[2] != (Counts{0, 1}) {
+			t.Errorf("after expiry %v", c)
+		}
+		if err := db.Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st, err = db.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.NSpam != 0 || st.NHam != 0 || st.NTokens != 0 || st.Messages != 0 {
+			t.Fatalf("after reset %+v", st)
+		}
+		if out := learn(t, db, item("old", Spam, "stale")); out[0] != Learned {
+			t.Errorf("after reset a message learns again, got %v", out[0])
+		}
+	})
+}
+
+func TestLargeMessageFitsOneCall(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		toks := make([]string, MaxTokens)
+		for i := range toks {
+			toks[i] = "tok" + string(rune(0x4e00+i))
+		}
+		db := NewDB(s)
+		out := learn(t, db, item("big", Spam, toks...), item("small", Ham, "x"))
+		if out[0] != Learned || out[1] != Learned {
+			t.Fatalf("outcomes %v", out)
+		}
+		if c := counts(t, db, toks[MaxTokens-1]); c[0].Spam != 1 {
+			t.Fatalf("last token not learned")
+		}
+	})
+}

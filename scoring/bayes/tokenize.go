@@ -1,0 +1,489 @@
+package bayes
+
+import (
+	"mime"
+	"net/netip"
+	"net/url"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message/charset"
+)
+
+// Limits of the tokenizer.
+const (
+	// MaxWords: body words tokenized per message (SpamBayes reads whole
+	// messages; 20000 words is ~150 kB of text, past any real letter).
+	MaxWords = 20000
+	// MaxTokens: distinct tokens kept per message, so one huge message
+	// cannot flood the store; it also keeps one message's changes within
+	// one atomic store call (store.MaxBatch keys, with its seen record).
+	MaxTokens = 6000
+	// maxHeaderWords: words taken from one header field's value.
+	maxHeaderWords = 20
+	// minWord, maxWord: shorter words are noise; longer ones are summarised
+	// as "skip:c N" (SpamBayes's skip tokens), since they are mostly encoded
+	// junk or run-together text.
+	minWord, maxWord = 3, 12
+)
+
+// Tokenizer turns a message into the set of tokens Bayes learns and judges.
+type Tokenizer struct {
+	// Bigrams adds sparse bigrams of neighbouring body and subject words
+	// (distance 1 "a b" and distance 2 "a * c").
+	Bigrams bool
+}
+
+// FilterHeader reports whether a header field was added by a filter on the
+// way (ours or anyone's): such fields never give tokens, so the classifier
+// learns the message and not an earlier verdict. Transport bookkeeping that
+// says when and to which mailbox a copy was delivered (Date, Delivered-To,
+// X-UID, Status) is skipped too: it tells nothing about the sender.
+func FilterHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, p := range filterPrefixes {
+		if strings.HasPrefix(n, p) {
+			return true
+		}
+	}
+	return filterNames[n]
+}
+
+var filterPrefixes = []string{
+	"x-spam", "x-virus", "x-mailwarden", "x-amavis", "x-rspamd", "x-dspam",
+	"x-bogosity", "x-policyd", "x-greylist", "x-quarantine", "x-barracuda",
+	"x-ironport", "x-proofpoint", "x-mimecast", "x-forefront-antispam",
+	"x-microsoft-antispam", "x-ms-exchange-organization-scl", "arc-",
+	"x-clamav", "x-razor", "x-pyzor", "x-crm114", "x-spambayes", "x-bayes",
+}
+
+var filterNames = map[string]bool{
+	"authentication-results":            true,
+	"x-original-authentication-results": true,
+	"received-spf":                      true,
+	"x-scanned-by":                      true,
+	"x-scanned":                         true,
+	"x-filtered-by":                     true,
+	"x-junk":                            true,
+	"x-junk-score":                      true,
+	"x-antivirus":                       true,
+	"x-antivirus-status":                true,
+	// delivery bookkeeping
+	"date":               true,
+	"delivered-to":       true,
+	"x-original-to":      true,
+	"envelope-to":        true,
+	"x-uid":              true,
+	"status":             true,
+	"x-status":           true,
+	"x-keywords":         true,
+	"lines":              true,
+	"content-length":     true,
+	"x-evolution-source": true,
+}
+
+// addrHeaders are tokenized as address lists.
+var addrHeaders = map[string]string{
+	"from": "from", "to": "to", "cc": "cc", "reply-to": "reply-to", "sender": "sender",
+	"return-path": "return-path", "errors-to": "errors-to",
+}
+
+// tokenSet collects distinct tokens in order.
+type tokenSet struct {
+	seen map[string]struct{}
+	list []string
+}
+
+func (s *tokenSet) add(t string) {
+	if len(s.list) >= MaxTokens {
+		return
+	}
+	if _, ok := s.seen[t]; ok {
+		return
+	}
+	s.seen[t] = struct{}{}
+	s.list = append(s.list, t)
+}
+
+// Tokens returns the distinct tokens of a decoded message.
+func (t Tokenizer) Tokens(d *Doc) []string {
+	s := &tokenSet{seen: make(map[string]struct{}, 512)}
+	t.headers(s, d)
+	words := 0
+	for _, txt := range d.Texts {
+		words += t.words(s, "", txt, MaxWords-words)
+	}
+	for _, u := range d.URLs {
+		urlTokens(s, "url:", u)
+	}
+	for _, tag := range d.HTMLTags {
+		s.add("html:" + tag)
+	}
+	nText := 0
+	for _, p := range d.Parts {
+		if p.Attached || !strings.HasPrefix(p.Type, "text/") {
+			s.add("part:type:" + p.Type)
+			if ext := strings.ToLower(path.Ext(p.Name)); ext != "" && len(ext) <= 8 {
+				s.add("part:ext:" + ext)
+			}
+			s.add("part:size:" + strconv.Itoa(log2(p.Size)))
+		} else {
+			nText++
+			s.add("part:text:" + p.Type)
+		}
+		if p.Charset != "" {
+			s.add("part:charset:" + p.Charset)
+		}
+		if p.Encoding != "" {
+			s.add("part:cte:" + p.Encoding)
+		}
+	}
+	if nText == 0 {
+		s.add("part:notext")
+	}
+	if d.Truncated {
+		s.add("mime:truncated")
+	}
+	if d.Malformed {
+		s.add("mime:malformed")
+	}
+	if d.UnknownText {
+		s.add("mime:badcharset")
+	}
+	return s.list
+}
+
+func log2(n int64) int {
+	b := 0
+	for n > 1 {
+		n >>= 1
+		b++
+	}
+	return b
+}
+
+func (t Tokenizer) headers(s *tokenSet, d *Doc) {
+	counts := make(map[string]int)
+	for _, f := range d.Header {
+		name := strings.ToLower(f.Name)
+		if FilterHeader(name) {
+			continue
+		}
+		counts[name]++
+		v := unfold(f.Value)
+		switch {
+		case name == "subject":
+			t.words(s, "subject:", v, maxHeaderWords*2)
+			if v == "" {
+				s.add("subject:empty")
+			}
+			if strings.Contains(f.Value, "=?") {
+				s.add("subject:encoded")
+			}
+		case addrHeaders[name] != "":
+			addrTokens(s, addrHeaders[name]+":", v)
+		case name == "received":
+			receivedTokens(s, v)
+		case name == "message-id":
+			msgidTokens(s, v)
+		case name == "content-type":
+			mt, _, _ := strings.Cut(v, ";")
+			s.add("content-type:" + strings.ToLower(strings.TrimSpace(mt)))
+		case name == "x-mailer" || name == "user-agent" || name == "x-mimeole" || name == "x-newsreader":
+			s.add(name + ":" + normalizeAgent(v))
+		default:
+			n := 0
+			for _, w := range strings.FieldsFunc(strings.ToLower(v), splitHeader) {
+				if n >= maxHeaderWords {
+					break
+				}
+				if len(w) >= minWord && len(w) <= 40 {
+					s.add("h:" + name + ":" + w)
+					n++
+				}
+			}
+		}
+	}
+	for name, n := range counts {
+		if n > 3 {
+			n = 3 + (n-3)/5*5 // coarse above 3
+		}
+		s.add("hdr:" + name + ":" + strconv.Itoa(n))
+	}
+}
+
+func splitHeader(r rune) bool {
+	return unicode.IsSpace(r) || strings.ContainsRune(`<>"'(),;:=[]{}`, r)
+}
+
+func unfold(v string) string {
+	v = strings.ReplaceAll(v, "\r\n", " ")
+	v = strings.ReplaceAll(v, "\n", " ")
+	return strings.TrimSpace(decodeWords(v))
+}
+
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+
+// decodeWords decodes RFC 2047 encoded words; undecodable text stays as is.
+func decodeWords(v string) string {
+	if !strings.Contains(v, "=?") {
+		return v
+	}
+	d, err := wordDecoder.DecodeHeader(v)
+	if err != nil {
+		return v
+	}
+	return d
+}
+
+var agentDigits = regexp.MustCompile(`[0-9]+`)
+
+// normalizeAgent keeps a mailer's name and drops version numbers, which
+// change with every release.
+func normalizeAgent(v string) string {
+	v = strings.ToLower(strings.TrimSpace(v))
+	v = agentDigits.ReplaceAllString(v, "N")
+	if len(v) > 40 {
+		v = v[:40]
+	}
+	return v
+}
+
+var addrRE = regexp.MustCompile(`[^\s<>"',;:()\[\]]+@[^\s<>"',;:()\[\]]+`)
+
+func addrTokens(s *tokenSet, prefix, v string) {
+	lv := strings.ToLower(v)
+	addrs := addrRE.FindAllString(lv, 50)
+	for i, a := range addrs {
+		if i >= 10 {
+			break
+		}
+		local, dom, _ := strings.Cut(a, "@")
+		dom = strings.TrimRight(dom, ".")
+		s.add(prefix + "addr:" + a)
+		if len(local) > 20 || strings.IndexFunc(local, unicode.IsDigit) >= 0 && len(local) > 8 {
+			s.add(prefix + "local:shape:" + shape(local))
+		}
+		domainTokens(s, prefix+"dom:", dom)
+	}
+	if prefix == "to:" || prefix == "cc:" {
+		n := len(addrs)
+		if n > 2 {
+			n = 1 << log2(int64(n))
+		}
+		s.add(prefix + "count:" + strconv.Itoa(n))
+	}
+	if len(addrs) == 0 && strings.TrimSpace(v) != "" {
+		s.add(prefix + "noaddr")
+	}
+	// the display name, without the address
+	name := addrRE.ReplaceAllString(v, " ")
+	n := 0
+	for _, w := range strings.FieldsFunc(strings.ToLower(name), splitHeader) {
+		if n >= 5 {
+			break
+		}
+		if len(w) >= 2 && len(w) <= 20 {
+			s.add(prefix + "name:" + w)
+			n++
+		}
+	}
+}
+
+// shape maps a string to its character classes: "a9x" for letter, digit,
+// other, collapsing repeats; tells generated local parts from names.
+func shape(x string) string {
+	var b strings.Builder
+	last := byte(0)
+	for _, r := range x {
+		c := byte('x')
+		switch {
+		case unicode.IsLetter(r):
+			c = 'a'
+		case unicode.IsDigit(r):
+			c = '9'
+		}
+		if c != last {
+			b.WriteByte(c)
+			last = c
+		}
+		if b.Len() >= 12 {
+			break
+		}
+	}
+	return b.String()
+}
+
+// domainTokens adds every suffix of a domain with at least two labels.
+func domainTokens(s *tokenSet, prefix, dom string) {
+	dom = strings.Trim(strings.ToLower(dom), ".")
+	if dom == "" {
+		return
+	}
+	if _, err := netip.ParseAddr(strings.Trim(dom, "[]")); err == nil {
+		s.add(prefix + "ip")
+		return
+	}
+	labels := strings.Split(dom, ".")
+	if len(labels) > 6 {
+		labels = labels[len(labels)-6:]
+	}
+	for i := 0; i < len(labels)-1; i++ {
+		s.add(prefix + strings.Join(labels[i:], "."))
+	}
+	s.add(prefix + "tld:" + labels[len(labels)-1])
+}
+
+var ipRE = regexp.MustCompile(`\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b`)
+var hostRE = regexp.MustCompile(`(?i)\b(?:from|by)\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})`)
+
+// receivedTokens mines Received fields as SpamBayes does: the relaying
+// hosts' domains and network prefixes, not the time stamps or queue ids.
+func receivedTokens(s *tokenSet, v string) {
+	for _, m := range ipRE.FindAllStringSubmatch(v, 4) {
+		a, err := netip.ParseAddr(m[0])
+		if err != nil {
+			continue
+		}
+		if a.IsPrivate() || a.IsLoopback() {
+			s.add("received:ip:private")
+			continue
+		}
+		s.add("received:ip:" + m[1] + "." + m[2])
+		s.add("received:ip:" + m[1] + "." + m[2] + "." + m[3])
+	}
+	for _, m := range hostRE.FindAllStringSubmatch(v, 4) {
+		domainTokens(s, "received:", m[1])
+	}
+	if strings.Contains(strings.ToLower(v), "with esmtps") || strings.Contains(v, "TLS") {
+		s.add("received:tls")
+	}
+	if strings.Contains(strings.ToLower(v), "authenticated") {
+		s.add("received:auth")
+	}
+}
+
+func msgidTokens(s *tokenSet, v string) {
+	v = strings.Trim(strings.TrimSpace(v), "<>")
+	local, dom, ok := strings.Cut(v, "@")
+	if !ok {
+		s.add("message-id:noat")
+		return
+	}
+	s.add("message-id:shape:" + shape(local))
+	dom = strings.ToLower(strings.TrimRight(dom, ">"))
+	labels := strings.Split(dom, ".")
+	if len(labels) >= 2 {
+		s.add("message-id:@" + strings.Join(labels[len(labels)-2:], "."))
+	} else {
+		s.add("message-id:@" + dom)
+	}
+}
+
+func urlTokens(s *tokenSet, prefix, raw string) {
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		s.add(prefix + "bad")
+		return
+	}
+	s.add(prefix + "proto:" + strings.ToLower(u.Scheme))
+	host := strings.ToLower(u.Hostname())
+	domainTokens(s, prefix+"host:", host)
+	if u.Port() != "" {
+		s.add(prefix + "port")
+	}
+	if u.User != nil {
+		s.add(prefix + "userinfo")
+	}
+	n := 0
+	for _, p := range strings.FieldsFunc(strings.ToLower(u.EscapedPath()+"?"+u.RawQuery), func(r rune) bool {
+		return strings.ContainsRune("/?&=.-_+%#~", r)
+	}) {
+		if n >= 8 {
+			break
+		}
+		if len(p) >= 3 && len(p) <= 20 {
+			s.add(prefix + "path:" + p)
+			n++
+		}
+	}
+	if strings.Contains(raw, "%") {
+		s.add(prefix + "escaped")
+	}
+}
+
+// words tokenizes text: lower-cased words of 3 to 12 characters as they are,
+// longer ones summarised, e-mail addresses and URLs as such, and sparse
+// bigrams. It returns the number of words read.
+func (t Tokenizer) words(s *tokenSet, prefix, text string, budget int) int {
+	if budget <= 0 {
+		return 0
+	}
+	n := 0
+	var prev1, prev2 string
+	eightBit := 0
+	for _, raw := range strings.Fields(text) {
+		if n >= budget {
+			break
+		}
+		n++
+		lw := strings.ToLower(raw)
+		if strings.Contains(lw, "://") || strings.HasPrefix(lw, "www.") {
+			prev1, prev2 = "", ""
+			continue // URLs are tokenized from Doc.URLs
+		}
+		w := strings.TrimFunc(lw, trimWord)
+		if strings.Contains(w, "@") && strings.Count(w, "@") == 1 {
+			local, dom, _ := strings.Cut(w, "@")
+			if local != "" && strings.Contains(dom, ".") {
+				domainTokens(s, prefix+"email:", dom)
+				prev1, prev2 = "", ""
+				continue
+			}
+		}
+		rl := utf8.RuneCountInString(w)
+		if rl < minWord {
+			continue
+		}
+		for i := 0; i < len(w); i++ {
+			if w[i] >= 0x80 {
+				eightBit++
+				break
+			}
+		}
+		if rl > maxWord {
+			r, _ := utf8.DecodeRuneInString(w)
+			s.add(prefix + "skip:" + string(r) + " " + strconv.Itoa(rl/10*10))
+			prev1, prev2 = "", ""
+			continue
+		}
+		s.add(prefix + w)
+		if t.Bigrams {
+			if prev1 != "" {
+				s.add(prefix + "bi:" + prev1 + " " + w)
+			}
+			if prev2 != "" {
+				s.add(prefix + "bi:" + prev2 + " * " + w)
+			}
+		}
+		prev2, prev1 = prev1, w
+	}
+	if prefix == "" && n > 0 {
+		pct := eightBit * 100 / n
+		if pct > 0 {
+			s.add("8bit%:" + strconv.Itoa(pct/10*10))
+		}
+	}
+	return n
+}
+
+func trimWord(r rune) bool {
+	return unicode.IsPunct(r) && r != '$' && r != '%' && r != '!' || unicode.IsSpace(r) || r == '|' || r == '>' || r == '<' || r == '=' || r == '+'
+}

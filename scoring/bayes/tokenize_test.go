@@ -1,0 +1,188 @@
+package bayes
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mailwarden/mailwarden/internal/message"
+)
+
+func parse(t testing.TB, s string) *message.Message {
+	t.Helper()
+	m, err := message.Parse(strings.NewReader(s), 1<<20, "")
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	return m
+}
+
+func tokensOf(t testing.TB, tk Tokenizer, s string) []string {
+	t.Helper()
+	return tk.Tokens(Extract(parse(t, s)))
+}
+
+func TestTokens(t *testing.T) {
+	tests := []struct {
+		name    string
+		bigrams bool
+		msg     string
+		want    []string
+		notWant []string
+	}{
+		{
+			name: "plain words, case folded, punctuation trimmed, short words dropped",
+			msg:  "Subject: hi\n\nCheap VIAGRA, now! at it\n",
+			want: []string{"cheap", "viagra", "now!"},
+			// "at" and "it" are shorter than 3 characters
+			notWant: []string{"at", "it", "VIAGRA"},
+		},
+		{
+			name: "subject words are prefixed",
+			msg:  "Subject: Limited offer\n\nbody\n",
+			want: []string{"subject:limited", "subject:offer", "body"},
+		},
+		{
+			name:    "filter headers give no tokens",
+			msg:     "X-Spam-Status: Yes, score=9.9\nX-Spam-Flag: YES\nAuthentication-Results: mx; spf=pass\nX-Virus-Scanned: clean\nX-Mailwarden-Score: 3\nARC-Seal: i=1\nSubject: x\n\nhello there\n",
+			want:    []string{"hello", "there"},
+			notWant: []string{"hdr:x-spam-status:1", "hdr:x-spam-flag:1", "h:x-spam-status:yes", "hdr:authentication-results:1", "hdr:x-virus-scanned:1", "hdr:x-mailwarden-score:1", "hdr:arc-seal:1"},
+		},
+		{
+			name: "addresses and domains",
+			msg:  "From: \"Bob Seller\" <bob@mail.shop.example>\nTo: a@example.org\n\nx\n",
+			want: []string{"from:addr:bob@mail.shop.example", "from:dom:shop.example", "from:dom:mail.shop.example", "from:name:bob", "from:name:seller", "to:dom:example.org"},
+		},
+		{
+			name:    "urls give host and path tokens, not words",
+			msg:     "Subject: x\n\nvisit http://www.pills.example/buy/now?id=7 today\n",
+			want:    []string{"url:proto:http", "url:host:pills.example", "url:host:www.pills.example", "url:path:buy", "url:path:now", "visit", "today"},
+			notWant: []string{"http://www.pills.example/buy/now?id=7"},
+		},
+		{
+			name: "long words are summarised",
+			msg:  "Subject: x\n\nsupercalifragilistic\n",
+			want: []string{"skip:s 20"},
+		},
+		{
+			name:    "bigrams when enabled",
+			bigrams: true,
+			msg:     "Subject: x\n\nfree money today\n",
+			want:    []string{"bi:free money", "bi:money today", "bi:free * today"},
+		},
+		{
+			name:    "no bigrams by default",
+			msg:     "Subject: x\n\nfree money today\n",
+			notWant: []string{"bi:free money"},
+		},
+		{
+			name: "encoded subject is decoded",
+			msg:  "Subject: =?UTF-8?B?R3JhdGlzIGV1cm9z?=\n\nx\n",
+			want: []string{"subject:gratis", "subject:euros", "subject:encoded"},
+		},
+		{
+			name:    "received mined for networks and domains, not times",
+			msg:     "Received: from mx.relay.example (mx.relay.example [198.51.100.7]) by mail.example.org with ESMTP id 123; Tue, 3 Dec 2002 10:00:00 +0000\nSubject: x\n\nx\n",
+			want:    []string{"received:ip:198.51", "received:ip:198.51.100", "received:relay.example", "received:example.org"},
+			notWant: []string{"h:received:tue", "h:received:2002"},
+		},
+		{
+			name: "mailer version numbers are dropped",
+			msg:  "X-Mailer: Microsoft Outlook Express 6.00.2600.0000\nSubject: x\n\nx\n",
+			want: []string{"x-mailer:microsoft outlook express N.N.N.N"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			toks := tokensOf(t, Tokenizer{Bigrams: tt.bigrams}, tt.msg)
+			for _, w := range tt.want {
+				if !slices.Contains(toks, w) {
+					t.Errorf("missing token %q in %q", w, toks)
+				}
+			}
+			for _, w := range tt.notWant {
+				if slices.Contains(toks, w) {
+					t.Errorf("unexpected token %q", w)
+				}
+			}
+			for _, tok := range toks {
+				l := strings.ToLower(tok)
+				if strings.Contains(l, "x-spam") || strings.Contains(l, "authentication-results") || strings.Contains(l, "x-virus") || strings.Contains(l, "x-mailwarden") {
+					t.Errorf("token %q comes from a filter's header", tok)
+				}
+			}
+		})
+	}
+}
+
+func TestTokensMIME(t *testing.T) {
+	msg := "MIME-Version: 1.0\n" +
+		"Subject: x\n" +
+		"Content-Type: multipart/alternative; boundary=BB\n\n" +
+		"--BB\n" +
+		"Content-Type: text/plain; charset=iso-8859-1\n" +
+		"Content-Transfer-Encoding: quoted-printable\n\n" +
+		"caf=E9 cr=E8me\n" +
+		"--BB\n" +
+		"Content-Type: text/html; charset=utf-8\n" +
+		"Content-Transfer-Encoding: base64\n\n" +
+		"PGh0bWw+PGJvZHk+PHNjcmlwdD5oaWRkZW5jb2RlPC9zY3JpcHQ+PGEgaHJlZj0iaHR0cDovL2NsaWNr\n" +
+		"LmV4YW1wbGUvZ28iPkNsaWNrIGhlcmU8L2E+IDxmb250PnZpc2libGU8L2ZvbnQ+PC9ib2R5PjwvaHRt\n" +
+		"bD4=\n" +
+		"--BB\n" +
+		"Content-Type: application/octet-stream; name=\"invoice.exe\"\n" +
+		"Content-Disposition: attachment; filename=\"invoice.exe\"\n" +
+		"Content-Transfer-Encoding: base64\n\n" +
+		"TVqQAAMAAAAEAAAA\n" +
+		"--BB--\n"
+	toks := tokensOf(t, Tokenizer{}, msg)
+	for _, w := range []string{
+		"café", "crème", // quoted-printable latin-1 decoded to UTF-8
+		"click", "here", "visible", // HTML text
+		"url:host:click.example", "html:font", // href and element names
+		"part:type:application/octet-stream", "part:ext:.exe", "part:charset:iso-8859-1",
+	} {
+		if !slices.Contains(toks, w) {
+			t.Errorf("missing token %q in %q", w, toks)
+		}
+	}
+	if slices.Contains(toks, "hiddencode") {
+		t.Errorf("script content was tokenized")
+	}
+}
+
+func TestTokensBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Subject: x\n\n")
+	for i := 0; i < 200000; i++ {
+		b.WriteString("w")
+		b.WriteString(strings.Repeat(string(rune('a'+i%26)), 1+i%11))
+		b.WriteString(string(rune('a' + (i/26)%26)))
+		b.WriteString(" ")
+	}
+	toks := tokensOf(t, Tokenizer{Bigrams: true}, b.String())
+	if len(toks) > MaxTokens {
+		t.Errorf("%d tokens, limit %d", len(toks), MaxTokens)
+	}
+}
+
+func TestMessageIDStable(t *testing.T) {
+	base := "Message-ID: <1@x.example>\nFrom: a@x.example\nSubject: hello\n\nbody line  \nsecond\n"
+	delivered := "Received: from x by y; Tue, 3 Dec 2002 10:00:00 +0000\nX-Spam-Status: No\nDelivered-To: u@y.example\n" +
+		strings.ReplaceAll(base, "\n", "\r\n")
+	other := strings.Replace(base, "second", "third", 1)
+	id := func(s string) MsgID {
+		t.Helper()
+		v, err := MessageID(parse(t, s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if id(base) != id(delivered) {
+		t.Errorf("id changed with delivery headers and line endings")
+	}
+	if id(base) == id(other) {
+		t.Errorf("different bodies, same id")
+	}
+}
