@@ -55,6 +55,10 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 		// end of message
 		&msgsize.Actual{Max: int64(cfg.Limits.MaxMessageSize)},
 	}
+	// SME envelope checks ([envelope]): whitelists, DNS lists, HELO, lists, first in their stages.
+	checks = append(envelopeChecks(cfg, deps, log, prob), checks...)
+	// end of message content: clamd ([virus]), then attachment blocking ([attachments])
+	checks = append(checks, contentChecks(cfg, log)...)
 
 	tag, reject, rejectOn := cfg.Spam.EffectiveLevels()
 	// DKIM keys are loaded here, when the engine is built (start, reload).

@@ -37,6 +37,8 @@ type Config struct {
 	DNS          DNS                `toml:"dns"`
 	SPF          SPF                `toml:"spf"`
 	DMARC        DMARC              `toml:"dmarc"`
+	Virus        Virus              `toml:"virus"`
+	Attachments  Attachments        `toml:"attachments"`
 	Scores       map[string]float64 `toml:"scores"`
 
 	// File is the path the config was read from ("" for defaults).

@@ -144,6 +144,8 @@ func Defaults() *Config {
 		DNS:          defaultDNS(),
 		SPF:          defaultSPF(),
 		DMARC:        defaultDMARC(),
+		Virus:        DefaultVirus(),
+		Attachments:  DefaultAttachments(),
 	}
 }
 
@@ -219,6 +221,8 @@ func (c *Config) validate() Problems {
 	ps = append(ps, c.validateLoad()...)
 	ps = append(ps, c.validateRateLimit()...)
 	ps = append(ps, c.validateGreylist()...)
+	ps = append(ps, c.validateVirus()...)
+	ps = append(ps, c.validateAttachments()...)
 	return ps
 }
 

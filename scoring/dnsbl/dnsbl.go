@@ -2,6 +2,7 @@ package dnsbl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -31,6 +32,9 @@ const (
 	DefaultBudget    = 5 * time.Second
 	DefaultMaxDomain = 20
 )
+
+// errNoResolver: the check was built without a resolver (config check).
+var errNoResolver = errors.New("no DNS resolver configured")
 
 // Config of one of the three checks.
 type Config struct {
@@ -188,6 +192,9 @@ func (c *DNSBL) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 	if !ip.IsValid() || c.exempt(tx) {
 		return nil
 	}
+	if c.cfg.Resolver == nil {
+		return errNoResolver
+	}
 	// Once per message, however many recipients (Postfix asks per recipient).
 	hits := tx.Memo("dnsbl.client", func() any {
 		return Lookup(ctx, c.cfg.Resolver, c.cfg.Logger, c.cfg.Budget, []Query{IPQuery(ip)}, c.cfg.Zones)
@@ -204,6 +211,9 @@ func (c *RHSBL) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 	qs := DomainQueries(tx.SenderDomain())
 	if len(qs) == 0 {
 		return nil
+	}
+	if c.cfg.Resolver == nil {
+		return errNoResolver
 	}
 	hits := tx.Memo("rhsbl.sender", func() any {
 		return Lookup(ctx, c.cfg.Resolver, c.cfg.Logger, c.cfg.Budget, qs, c.cfg.Zones)

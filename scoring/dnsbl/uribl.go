@@ -28,6 +28,9 @@ func (c *URIBL) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 	if tx.Message == nil {
 		return nil
 	}
+	if c.cfg.Resolver == nil {
+		return errNoResolver
+	}
 	p := mime.Get(tx)
 	if p == nil {
 		return nil

@@ -25,6 +25,7 @@ package fromhost
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +102,9 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 	d := tx.SenderDomain()
 	if tx.MailFrom == "" || d == "" || strings.HasPrefix(d, "[") {
 		return nil
+	}
+	if c.cfg.Resolver == nil {
+		return errors.New("no DNS resolver configured")
 	}
 	out := tx.Memo("fromhost.outcome", func() any { return c.Resolve(ctx, d) }).(Outcome)
 	from := "<" + tx.MailFrom + ">"

@@ -1,0 +1,55 @@
+package app
+
+import (
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mailwarden/mailwarden/internal/clamd"
+	"github.com/mailwarden/mailwarden/internal/config"
+	"github.com/mailwarden/mailwarden/scoring"
+	"github.com/mailwarden/mailwarden/scoring/attach"
+	"github.com/mailwarden/mailwarden/scoring/virus"
+)
+
+// contentChecks are the end-of-message content checks of [virus] and
+// [attachments]: the clamd scan first (it runs even for whitelisted mail),
+// then attachment blocking.
+func contentChecks(cfg *config.Config, log hclog.Logger) []scoring.Check {
+	var out []scoring.Check
+	if v := cfg.Virus; v.Enabled {
+		// The address was validated with the config.
+		client, err := clamd.New(v.Clamd, v.Timeout.Duration)
+		if err == nil {
+			soft := make([]virus.SoftSignature, len(v.ScoreSignatures))
+			for i, s := range v.ScoreSignatures {
+				soft[i] = virus.SoftSignature{Signature: s.Signature, Senders: s.Senders}
+			}
+			out = append(out, virus.New(virus.Config{
+				Client:   client,
+				MaxSize:  int64(v.MaxSize),
+				Mode:     v.Mode,
+				Tempfail: v.OnFailure == "tempfail",
+				Soft:     soft,
+				Profiles: profiles(v.Profiles),
+				Logger:   log.Named("virus"),
+			}))
+		}
+	}
+	if a := cfg.Attachments; a.Enabled {
+		kinds := make([]attach.Kind, len(a.BlockContent))
+		for i, k := range a.BlockContent {
+			kinds[i] = attach.Kind(k)
+		}
+		out = append(out, attach.New(attach.Config{
+			Extensions: a.Extensions,
+			Content:    kinds,
+			Archives:   a.Archives,
+			Limits: attach.Limits{
+				MaxFiles: a.MaxFiles, MaxRecursion: a.MaxRecursion, MaxRatio: a.MaxRatio, MaxExpanded: int64(a.MaxExpanded),
+			},
+			Reject:   a.Action == "reject",
+			Profiles: profiles(a.Profiles),
+			Logger:   log.Named("attachments"),
+		}))
+	}
+	return out
+}
