@@ -3,6 +3,8 @@
 //	mailwarden [run] [-c FILE]          run the daemon (milter, policy server, watcher)
 //	mailwarden check FILE.eml [flags]   judge one message offline (--json for JSON)
 //	mailwarden config check FILE        validate a policy file
+//	mailwarden dkim keygen DOMAIN       make a DKIM key (SME layout), print its record
+//	mailwarden dns [DOMAIN]             print the DKIM, SPF and DMARC records to publish
 //	mailwarden version
 package main
 
@@ -37,6 +39,8 @@ func commands() []command {
 		{"run", "run the daemon", cmdRun},
 		{"check", "judge one message offline, like spamassassin -t", cmdCheck},
 		{"config", "config check FILE: validate a policy file", cmdConfig},
+		{"dkim", "dkim keygen DOMAIN [--selector S] [--rsa-bits 2048|--ed25519]: make a signing key", cmdDKIM},
+		{"dns", "dns [DOMAIN]: print the DKIM, SPF and DMARC records to publish", cmdDNS},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println("mailwarden", version); return 0 }},
 	}
 }

@@ -45,9 +45,20 @@ func Generate(dir, domain string, o GenerateOptions) (*Key, error) {
 	}
 	if o.Selector == "" {
 		o.Selector = DefaultSelector(time.Now())
+		if o.Algorithm == Ed25519 {
+			// Beside an RSA key: one selector names one key record.
+			o.Selector += "-ed"
+		}
 	}
 	if err := ValidSelector(o.Selector); err != nil {
 		return nil, err
+	}
+	other := SelectorFile + Ed25519Suffix
+	if o.Algorithm == Ed25519 {
+		other = SelectorFile
+	}
+	if sel, err := readSelector(filepath.Join(dir, strings.ToLower(strings.TrimSuffix(domain, ".")), other)); err == nil && sel == o.Selector {
+		return nil, fmt.Errorf("selector %q already names the domain's other key; one selector publishes one key record", sel)
 	}
 	var priv any
 	var key *Key

@@ -61,6 +61,13 @@ func TestGenerateAndLoad(t *testing.T) {
 	if _, err := Generate(dir, "example.com", GenerateOptions{Selector: "dec2026", Force: true}); err != nil {
 		t.Errorf("Force: %v", err)
 	}
+	if _, err := Generate(dir, "example.com", GenerateOptions{Algorithm: Ed25519, Selector: "dec2026", Force: true}); err == nil || !strings.Contains(err.Error(), "one selector publishes one key record") {
+		t.Errorf("same selector for both keys: err=%v", err)
+	}
+	k, err := Generate(dir, "example.org", GenerateOptions{Algorithm: Ed25519})
+	if err != nil || !strings.HasSuffix(k.Selector, "-ed") {
+		t.Errorf("default Ed25519 selector %v, %v", k, err)
+	}
 }
 
 func TestLoadDirRefusesLooseKeys(t *testing.T) {
