@@ -12,6 +12,7 @@ import (
 	"github.com/mailwarden/mailwarden/scoring"
 	"github.com/mailwarden/mailwarden/scoring/basicheaders"
 	"github.com/mailwarden/mailwarden/scoring/bcc"
+	"github.com/mailwarden/mailwarden/scoring/disclaimer"
 	"github.com/mailwarden/mailwarden/scoring/dkimsign"
 	"github.com/mailwarden/mailwarden/scoring/msgsize"
 	"github.com/mailwarden/mailwarden/scoring/spamheaders"
@@ -55,10 +56,10 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 		// end of message
 		&msgsize.Actual{Max: int64(cfg.Limits.MaxMessageSize)},
 	}
-	// SME envelope checks ([envelope]): whitelists, DNS lists, HELO, lists, first in their stages.
-	checks = append(envelopeChecks(cfg, deps, log, prob), checks...)
 	// end of message content: clamd ([virus]), then attachment blocking ([attachments])
 	checks = append(checks, contentChecks(cfg, log)...)
+	// SME envelope checks ([envelope]): whitelists, DNS lists, HELO, lists, first in their stages.
+	checks = append(envelopeChecks(cfg, deps, log, prob), checks...)
 
 	tag, reject, rejectOn := cfg.Spam.EffectiveLevels()
 	// DKIM keys are loaded here, when the engine is built (start, reload).
@@ -71,6 +72,10 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 			Enabled: cfg.Spam.Headers, SubjectTag: cfg.Spam.SubjectTag, SubjectPrefix: cfg.Spam.SubjectPrefix,
 		}),
 		// outbound: disclaimer, then the signature over what leaves, then the archive copy
+		disclaimer.New(disclaimer.Config{
+			Enabled: cfg.Disclaimer.Enabled, Text: cfg.Disclaimer.Text, Domains: cfg.Disclaimer.Domains,
+			LocalDomains: cfg.Disclaimer.LocalDomains, Logger: log.Named("disclaimer"),
+		}),
 		dkimSigner,
 		bcc.New(bcc.Config{Enabled: cfg.BCC.Enabled, Mailbox: cfg.BCC.Mailbox, Visible: cfg.BCC.Mode == "cc", Outgoing: cfg.BCC.Scope == "outgoing"}),
 	}
