@@ -10,6 +10,8 @@ want() { for p in "$@"; do have "$p" || need+=("$p"); done; }
 
 # Test components: a private Postfix, redis-server, clamd, OpenDKIM's tools.
 want postfix redis-server clamav-daemon clamav opendkim opendkim-tools
+# xmllint validates DMARC aggregate reports against the RFC 7489 schema.
+want libxml2-utils
 if [ "${1:-}" = "bench" ]; then
   want spamassassin spamc rspamd opendkim
 fi
