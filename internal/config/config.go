@@ -38,6 +38,7 @@ type Config struct {
 	SPF          SPF                `toml:"spf"`
 	DMARC        DMARC              `toml:"dmarc"`
 	Virus        Virus              `toml:"virus"`
+	Bayes        Bayes              `toml:"bayes"`
 	Attachments  Attachments        `toml:"attachments"`
 	Scores       map[string]float64 `toml:"scores"`
 

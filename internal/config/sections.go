@@ -146,6 +146,7 @@ func Defaults() *Config {
 		DMARC:        defaultDMARC(),
 		Virus:        DefaultVirus(),
 		Attachments:  DefaultAttachments(),
+		Bayes:        DefaultBayes(),
 	}
 }
 
@@ -223,6 +224,7 @@ func (c *Config) validate() Problems {
 	ps = append(ps, c.validateGreylist()...)
 	ps = append(ps, c.validateVirus()...)
 	ps = append(ps, c.validateAttachments()...)
+	ps = append(ps, c.validateBayes()...)
 	return ps
 }
 
