@@ -138,7 +138,7 @@ func (s *Server) Add(rrs ...dns.RR) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, rr := range rrs {
-		name := strings.ToLower(dns.Fqdn(rr.Header().Name))
+		name := canonical(rr.Header().Name)
 		rr.Header().Name = name
 		s.records[name] = append(s.records[name], rr)
 	}
@@ -148,7 +148,7 @@ func (s *Server) Add(rrs ...dns.RR) {
 func (s *Server) Remove(name string, qtype uint16) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	name = strings.ToLower(dns.Fqdn(name))
+	name = canonical(name)
 	if qtype == 0 {
 		delete(s.records, name)
 		return
@@ -176,7 +176,24 @@ func (s *Server) Reset() {
 }
 
 func nameKey(name string, qtype uint16) string {
-	return strings.ToLower(dns.Fqdn(name)) + "/" + fmt.Sprint(qtype)
+	return canonical(name) + "/" + fmt.Sprint(qtype)
+}
+
+// canonical lower-cases a name and writes it as miekg/dns presents names
+// it received (bytes such as spaces escaped as \032), so that names added
+// in Go and names asked on the wire compare equal.
+func canonical(name string) string {
+	name = strings.ToLower(dns.Fqdn(name))
+	buf := make([]byte, 256)
+	n, err := dns.PackDomainName(name, buf, 0, nil, false)
+	if err != nil {
+		return name
+	}
+	out, _, err := dns.UnpackDomainName(buf[:n], 0)
+	if err != nil {
+		return name
+	}
+	return strings.ToLower(out)
 }
 
 // SetRcode makes queries for name (of qtype; 0 = any type) answer rcode
@@ -190,14 +207,14 @@ func (s *Server) SetRcode(name string, qtype uint16, rcode int) {
 // SetDelay delays every answer for name by d (timeouts).
 func (s *Server) SetDelay(name string, d time.Duration) {
 	s.mu.Lock()
-	s.delays[strings.ToLower(dns.Fqdn(name))] = d
+	s.delays[canonical(name)] = d
 	s.mu.Unlock()
 }
 
 // SetDrop makes the server never answer queries for name.
 func (s *Server) SetDrop(name string) {
 	s.mu.Lock()
-	s.drops[strings.ToLower(dns.Fqdn(name))] = true
+	s.drops[canonical(name)] = true
 	s.mu.Unlock()
 }
 
@@ -205,7 +222,7 @@ func (s *Server) SetDrop(name string) {
 // that the client must ask again over TCP.
 func (s *Server) SetTruncate(name string) {
 	s.mu.Lock()
-	s.truncs[strings.ToLower(dns.Fqdn(name))] = true
+	s.truncs[canonical(name)] = true
 	s.mu.Unlock()
 }
 

@@ -183,7 +183,7 @@ type Answer struct {
 // (Rcode).
 func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (*Answer, error) {
 	start := time.Now()
-	fqdn := dns.Fqdn(strings.ToLower(name))
+	fqdn := canonical(name)
 	ans, err := r.resolve(ctx, fqdn, qtype, 0)
 	if r.log.IsDebug() {
 		rcode, cached := "ERROR", false
@@ -397,6 +397,23 @@ func validName(fqdn string) bool {
 		}
 	}
 	return true
+}
+
+// canonical lower-cases a name and writes it in the presentation form
+// miekg/dns gives names it unpacks (unusual bytes escaped as \DDD), so that
+// the question and the answer's owner names compare equal.
+func canonical(name string) string {
+	name = strings.ToLower(dns.Fqdn(name))
+	buf := make([]byte, 256)
+	n, err := dns.PackDomainName(name, buf, 0, nil, false)
+	if err != nil {
+		return name
+	}
+	out, _, err := dns.UnpackDomainName(buf[:n], 0)
+	if err != nil {
+		return name
+	}
+	return strings.ToLower(out)
 }
 
 func trimDot(s string) string { return strings.TrimSuffix(s, ".") }
