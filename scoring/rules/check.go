@@ -121,10 +121,11 @@ func (c *Check) Evaluate(tx *scoring.Transaction) Hits {
 		}
 	}
 
+	var p *mime.Parsed
 	if c.cfg.ScanSizeLimit > 0 && m.Size() > c.cfg.ScanSizeLimit {
 		hits.skipped = true
 	} else {
-		p := mime.Get(tx)
+		p = mime.Get(tx)
 		// body: Subject first, then each text part, per paragraph.
 		var texts []string
 		if subj := h.Get("Subject"); subj != "" {
@@ -170,6 +171,12 @@ func (c *Check) Evaluate(tx *scoring.Transaction) Hits {
 					hits.n[rule.Name] = n
 				}
 			}
+		}
+	}
+
+	for _, rule := range s.evals {
+		if rule.eval(tx, p) {
+			hits.n[rule.Name] = 1
 		}
 	}
 

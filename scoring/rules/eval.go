@@ -20,6 +20,10 @@ type contentIndex struct {
 
 func (s *Set) index() {
 	for _, r := range s.Rules {
+		if r.eval != nil {
+			s.evals = append(s.evals, r)
+			continue
+		}
 		switch r.Kind {
 		case KindHeader:
 			s.headers = append(s.headers, r)

@@ -58,6 +58,7 @@ type Rule struct {
 
 	meta     metaExpr
 	MetaDeps []string
+	eval     evalFunc // eval:NAME() built-in test
 
 	Score    float64
 	scoreSet bool
@@ -110,6 +111,7 @@ type Set struct {
 	// others always run.
 	body, raw, full contentIndex
 	headers, uris   []*Rule
+	evals           []*Rule
 }
 
 // Rule returns a rule by name.
@@ -398,16 +400,20 @@ func (l *loader) rule(file string, line int, kind, rest string) {
 			l.removeRule(old)
 		}
 	}
-	if strings.HasPrefix(def, "eval:") {
-		l.errf(file, line, "%s %s: eval: functions are SpamAssassin plugins and are not supported; use a regex rule or a mailwarden check", kind, name)
-		return
-	}
 	var err error
-	switch kind {
-	case "header":
+	switch {
+	case strings.HasPrefix(def, "eval:"):
+		if kind == "meta" {
+			err = fmt.Errorf("meta rules cannot use eval:")
+			break
+		}
+		r.Kind = map[string]Kind{"header": KindHeader, "body": KindBody, "rawbody": KindRawBody, "full": KindFull, "uri": KindURI}[kind]
+		r.eval, err = parseEval(def)
+		r.Pattern = def
+	case kind == "header":
 		r.Kind = KindHeader
 		err = parseHeaderRule(r, def)
-	case "meta":
+	case kind == "meta":
 		r.Kind = KindMeta
 		r.meta, r.MetaDeps, err = parseMeta(def)
 		r.Pattern = def

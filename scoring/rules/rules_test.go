@@ -184,7 +184,7 @@ func TestLoadErrors(t *testing.T) {
 		{"possessive", "body R /a++/", "possessive quantifier"},
 		{"atomic", "body R /(?>a)/", "atomic group"},
 		{"relative without previous", "body R /a/\nscore R (1)", "test.cf:2: score R (1): relative score without a previous score"},
-		{"eval", "header R eval:check_foo()", "eval: functions"},
+		{"eval", "header R eval:check_foo()", "is not a built-in test"},
 		{"unknown directive", "bodyy R /a/", `test.cf:1: unknown directive "bodyy"`},
 		{"unterminated", "body R /abc", "unterminated pattern"},
 		{"bad flag", "body R /abc/q", `unsupported regex flag 'q'`},

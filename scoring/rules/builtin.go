@@ -1,0 +1,185 @@
+package rules
+
+import (
+	"fmt"
+	"net/mail"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/mailwarden/mailwarden/internal/mime"
+	"github.com/mailwarden/mailwarden/scoring"
+)
+
+// evalFunc is a built-in test a rule can name as "eval:NAME()": the few
+// structural tests a regexp cannot express. p is nil when content was
+// skipped for size; tests that need it then do not hit.
+type evalFunc func(tx *scoring.Transaction, p *mime.Parsed) bool
+
+// MaxFutureDate: a Date more than this far ahead of our clock is "in the
+// future" (clock skew of a few hours is common; SA's DATE_IN_FUTURE_12_24
+// starts at 12 h).
+const MaxFutureDate = 12 * time.Hour
+
+// builtins are the eval: tests. Names are ours; SpamAssassin's eval names
+// (check_for_...) are not accepted because their exact semantics differ.
+var builtins = map[string]evalFunc{
+	// html_only: the message has HTML text and no text/plain alternative.
+	"html_only": func(_ *scoring.Transaction, p *mime.Parsed) bool { return p != nil && p.HTMLOnly() },
+	// link_text_mismatch: an <a> whose visible text is a URL or domain on
+	// another registrable domain than its target.
+	"link_text_mismatch": func(_ *scoring.Transaction, p *mime.Parsed) bool {
+		if p == nil {
+			return false
+		}
+		for _, l := range p.Links {
+			if l.Source != "href" || l.Host == "" || l.Text == "" {
+				continue
+			}
+			th := textHost(l.Text)
+			if th != "" && orgDomain(th) != orgDomain(l.Host) {
+				return true
+			}
+		}
+		return false
+	},
+	// ip_literal_uri: a link whose host is an IP address (any notation).
+	"ip_literal_uri": func(_ *scoring.Transaction, p *mime.Parsed) bool {
+		if p == nil {
+			return false
+		}
+		for _, l := range p.Links {
+			if l.IsIP && l.Scheme != "mailto" {
+				return true
+			}
+		}
+		return false
+	},
+	// reply_to_other_domain: Reply-To points to another organizational
+	// domain than From (the business-email-compromise diversion).
+	"reply_to_other_domain": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
+		h := &tx.Message.Header
+		rt, from := h.Get("Reply-To"), h.Get("From")
+		if rt == "" || from == "" {
+			return false
+		}
+		ra, _ := splitAddress(mime.DecodeHeader(rt))
+		fa, _ := splitAddress(mime.DecodeHeader(from))
+		rd, fd := scoring.DomainOf(ra), scoring.DomainOf(fa)
+		return rd != "" && fd != "" && orgDomain(rd) != orgDomain(fd)
+	},
+	// from_name_other_addr: the From display name contains an address on
+	// another domain than the real one ("service@paypal.com" <x@evil>).
+	"from_name_other_addr": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
+		addr, name := splitAddress(mime.DecodeHeader(tx.Message.Header.Get("From")))
+		if !strings.Contains(name, "@") {
+			return false
+		}
+		na, _ := splitAddress(name)
+		nd, ad := scoring.DomainOf(na), scoring.DomainOf(addr)
+		return nd != "" && ad != "" && orgDomain(nd) != orgDomain(ad)
+	},
+	// date_invalid: a Date header RFC 5322 3.3 cannot parse.
+	"date_invalid": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
+		d := tx.Message.Header.Get("Date")
+		if d == "" {
+			return false
+		}
+		_, err := mail.ParseDate(d)
+		return err != nil
+	},
+	// date_in_future: Date more than MaxFutureDate ahead.
+	"date_in_future": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
+		t, err := mail.ParseDate(tx.Message.Header.Get("Date"))
+		if err != nil {
+			return false
+		}
+		now := tx.Start
+		if now.IsZero() {
+			now = time.Now()
+		}
+		return t.Sub(now) > MaxFutureDate
+	},
+	// mime_errors: the MIME structure was broken (bad boundary, bad
+	// base64, nesting or part limits).
+	"mime_errors": func(_ *scoring.Transaction, p *mime.Parsed) bool {
+		return p != nil && len(p.Errors) > 0
+	},
+	// header_truncated: more header than we keep, or a line that is no header.
+	"header_malformed": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
+		return tx.Message.HeaderTruncated || tx.Message.MalformedHeader
+	},
+}
+
+// builtinNames lists the eval: tests for error messages.
+func builtinNames() string {
+	var n []string
+	for k := range builtins {
+		n = append(n, k+"()")
+	}
+	sort.Strings(n)
+	return strings.Join(n, ", ")
+}
+
+func parseEval(def string) (evalFunc, error) {
+	name := strings.TrimSpace(strings.TrimPrefix(def, "eval:"))
+	if !strings.HasSuffix(name, "()") {
+		return nil, fmt.Errorf("eval: built-in tests take no arguments: write eval:NAME()")
+	}
+	f, ok := builtins[strings.TrimSuffix(name, "()")]
+	if !ok {
+		return nil, fmt.Errorf("eval:%s is not a built-in test (SpamAssassin plugin evals are not supported); built-ins: %s", name, builtinNames())
+	}
+	return f, nil
+}
+
+// textHost returns the host a link text shows, when the text looks like a
+// URL or a bare domain; "" otherwise ("click here").
+func textHost(text string) string {
+	t := strings.TrimSpace(text)
+	if strings.ContainsAny(t, " \t") {
+		return ""
+	}
+	low := strings.ToLower(t)
+	if !strings.Contains(low, "://") {
+		if !strings.Contains(low, ".") || strings.Contains(low, "@") {
+			return ""
+		}
+		t = "http://" + t
+	}
+	h, _ := hostOfURL(t)
+	if !strings.Contains(h, ".") {
+		return ""
+	}
+	// A bare word with a dot is a domain only if it ends in a known suffix.
+	if _, icann := publicsuffix.PublicSuffix(h); !icann && !strings.Contains(low, "://") {
+		return ""
+	}
+	return h
+}
+
+func hostOfURL(u string) (string, bool) {
+	rest := u[strings.Index(u, "://")+3:]
+	if j := strings.IndexAny(rest, "/?#\\"); j >= 0 {
+		rest = rest[:j]
+	}
+	if j := strings.LastIndexByte(rest, '@'); j >= 0 {
+		rest = rest[j+1:]
+	}
+	if j := strings.LastIndexByte(rest, ':'); j >= 0 && !strings.Contains(rest, "]") {
+		rest = rest[:j]
+	}
+	return strings.TrimSuffix(strings.ToLower(rest), "."), true
+}
+
+// orgDomain is the registrable domain (public suffix + 1), or the host
+// itself when it has none (IP literals, single labels).
+func orgDomain(h string) string {
+	h = strings.TrimSuffix(strings.ToLower(h), ".")
+	if d, err := publicsuffix.EffectiveTLDPlusOne(h); err == nil {
+		return d
+	}
+	return h
+}

@@ -1,0 +1,89 @@
+package rules
+
+import (
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// loadContrib loads the default rule set shipped in contrib/rules.
+func loadContrib(t testing.TB) *Set {
+	t.Helper()
+	s, err := Load("../../contrib/rules")
+	if err != nil {
+		t.Fatalf("contrib/rules: %v", err)
+	}
+	if len(s.Warnings) > 0 {
+		t.Errorf("contrib/rules warnings:\n%s", strings.Join(s.Warnings, "\n"))
+	}
+	return s
+}
+
+func hitNames(c *Check, h Hits) []string {
+	var out []string
+	for _, r := range c.cfg.Set.Rules {
+		if h.Count(r.Name) > 0 && !r.Sub() {
+			out = append(out, r.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestContribRules(t *testing.T) {
+	c := New(Config{Set: loadContrib(t)})
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		msg       string
+		want, not []string
+	}{
+		{
+			name: "clean ham",
+			msg: "From: Alice <alice@example.org>\nTo: bob@example.net\nSubject: Lunch on Friday\nDate: Tue, 24 Nov 2026 10:00:00 +0000\nMessage-ID: <1@example.org>\n\nShall we meet at noon? The menu is at https://www.example.org/menu\n",
+			not:  []string{"MW_MISSING_MID", "MW_DATE_INVALID", "MW_URI_IP_LITERAL", "MW_BEC_URGENT_PAYMENT", "MW_REPLYTO_OTHER_DOMAIN", "MW_SUBJ_ALL_CAPS"},
+		},
+		{
+			name: "bec diverted payment",
+			msg:  "From: CEO <ceo@company.example>\nReply-To: ceo.private@freemail.example\nTo: accounts@company.example\nSubject: Quick task\nDate: Tue, 24 Nov 2026 10:00:00 +0000\nMessage-ID: <2@company.example>\n\nI need you to process a wire transfer urgently today, our supplier has new bank details.\nKeep it between us, I'm in a meeting.\n",
+			want: []string{"MW_REPLYTO_OTHER_DOMAIN", "MW_BEC_URGENT_PAYMENT", "MW_BEC_BANK_CHANGE", "MW_BEC_SECRECY", "MW_BEC_DIVERTED"},
+		},
+		{
+			name: "money and callback",
+			msg:  "From: a@b.example\nTo: c@d.example\nSubject: Invoice\nDate: Tue, 24 Nov 2026 10:00:00 +0000\nMessage-ID: <3@b.example>\n\nThe outstanding amount is $12,500.00.\nCall me back at +44 20 7946 0958 to confirm.\n",
+			want: []string{"MW_BEC_MONEY_CALLBACK"},
+		},
+		{
+			name: "structural and links",
+			msg:  "From: \"service@paypal.com\" <x@evil.example>\nSubject: ACCOUNT SUSPENDED NOW\nDate: someday\nContent-Type: text/html\n\n<p>Verify at <a href=\"http://203.0.113.9/login.php\">https://www.paypal.com/</a> or <a href=\"https://bit.ly/abc\">here</a></p>\n",
+			want: []string{"MW_MISSING_MID", "MW_DATE_INVALID", "MW_FROM_NAME_OTHER_ADDR", "MW_SUBJ_ALL_CAPS", "MW_MIME_HTML_ONLY", "MW_URI_IP_LITERAL", "MW_LINK_TEXT_MISMATCH", "MW_URI_SHORTENER", "MW_URI_LOGIN_PATH", "MW_PHISH_LOGIN_IP", "MW_NO_RECIPIENT_HDR"},
+		},
+		{
+			name: "date in future",
+			msg:  "From: a@b.example\nTo: c@d.example\nSubject: hi\nDate: Mon, 30 Nov 2026 10:00:00 +0000\nMessage-ID: <4@b.example>\n\nhello\n",
+			want: []string{"MW_DATE_IN_FUTURE"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tx := newTx(t, tc.msg)
+			tx.Start = now
+			got := hitNames(c, c.Evaluate(tx))
+			have := map[string]bool{}
+			for _, g := range got {
+				have[g] = true
+			}
+			for _, w := range tc.want {
+				if !have[w] {
+					t.Errorf("missing %s; hits: %v", w, got)
+				}
+			}
+			for _, n := range tc.not {
+				if have[n] {
+					t.Errorf("unexpected %s; hits: %v", n, got)
+				}
+			}
+		})
+	}
+}
