@@ -41,7 +41,7 @@ func TestContribRules(t *testing.T) {
 	}{
 		{
 			name: "clean ham",
-			msg: "From: Alice <alice@example.org>\nTo: bob@example.net\nSubject: Lunch on Friday\nDate: Tue, 24 Nov 2026 10:00:00 +0000\nMessage-ID: <1@example.org>\n\nShall we meet at noon? The menu is at https://www.example.org/menu\n",
+			msg:  "From: Alice <alice@example.org>\nTo: bob@example.net\nSubject: Lunch on Friday\nDate: Tue, 24 Nov 2026 10:00:00 +0000\nMessage-ID: <1@example.org>\n\nShall we meet at noon? The menu is at https://www.example.org/menu\n",
 			not:  []string{"MW_MISSING_MID", "MW_DATE_INVALID", "MW_URI_IP_LITERAL", "MW_BEC_URGENT_PAYMENT", "MW_REPLYTO_OTHER_DOMAIN", "MW_SUBJ_ALL_CAPS"},
 		},
 		{
