@@ -1,0 +1,159 @@
+package dkimsign
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailwarden/mailwarden/internal/testenv"
+)
+
+// e2eConfig: outbound = local networks (first phase) and, always, mail
+// submitted with sendmail(1) (Postfix non_smtpd_milters).
+const e2eConfig = `
+[server]
+state_dir = "{{STATE}}"
+[dns]
+# The loopback test server: example.com/.org resolve, the DKIM keys are there.
+servers = [%q]
+[profiles]
+local_networks = [%s]
+submission_daemons = []
+[dkim]
+keys_dir = %q
+domains = ["example.com"]
+[disclaimer]
+enabled = true
+text = "This message is confidential – Vertraulich."
+local_domains = ["example.com"]
+[bcc]
+enabled = true
+mailbox = "archive@example.com"
+mode = "cc"
+scope = "outgoing"
+`
+
+func e2eMail(subject string) []byte {
+	return []byte(fmt.Sprintf("From: Alice <alice@example.com>\r\nTo: bob@example.org\r\nSubject: %s\r\n"+
+		"Date: Wed, 25 Nov 2026 17:00:00 +0000\r\nMessage-ID: <%d@example.com>\r\nMIME-Version: 1.0\r\n"+
+		"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nHello Bob, Grüße.\r\n", subject, time.Now().UnixNano()))
+}
+
+// byHeader finds the sink message(s) with a Subject.
+func byHeader(msgs []testenv.SinkMessage, subject string) []testenv.SinkMessage {
+	var out []testenv.SinkMessage
+	for _, m := range msgs {
+		if m.Header("Subject") == subject {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func rcptsOf(msgs []testenv.SinkMessage) string {
+	var r []string
+	for _, m := range msgs {
+		r = append(r, m.Rcpts...)
+	}
+	return strings.Join(r, ",")
+}
+
+// TestPostfixOutbound drives a real Postfix: a local-network SMTP client and
+// a sendmail(1) submission get the disclaimer, a DKIM signature that
+// go-msgauth and OpenDKIM verify and an archive copy; inbound mail gets none
+// of these.
+func TestPostfixOutbound(t *testing.T) {
+	keys, srv := keyDir(t)
+	// Sender domains that resolve, so that inbound checks let the test mail in.
+	srv.AddRR(t, "example.com. 300 IN MX 10 mx.example.com.", "mx.example.com. 300 IN A 192.0.2.25",
+		"example.org. 300 IN MX 10 mx.example.org.", "mx.example.org. 300 IN A 192.0.2.26")
+	d := testenv.StartDaemon(t, fmt.Sprintf(e2eConfig, srv.Addr(), `"127.0.0.0/8"`, keys))
+	pf := testenv.StartPostfix(t, testenv.PostfixOptions{Milter: d.Milter, NonSMTPDMilter: d.Milter})
+
+	check := func(t *testing.T, subject string) {
+		t.Helper()
+		var got []testenv.SinkMessage
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got = byHeader(pf.Sink.Messages(), subject)
+			if r := rcptsOf(got); strings.Contains(r, "bob@example.org") && strings.Contains(r, "archive@example.com") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("sink has %d copies of %q for %q\npostfix log:\n%s\nqueue:\n%s", len(got), subject, rcptsOf(got), pf.Log(), pf.Queue())
+			}
+			pf.Flush()
+			time.Sleep(200 * time.Millisecond)
+		}
+		m := got[0]
+		if !bytes.Contains(m.Raw, []byte("This message is confidential =E2=80=93 Vertraulich.")) && !bytes.Contains(m.Raw, []byte("This message is confidential – Vertraulich.")) {
+			t.Errorf("no disclaimer in the delivered body:\n%s", m.Raw)
+		}
+		if m.Header("X-Copied-To") != "archive@example.com" {
+			t.Errorf("X-Copied-To = %q", m.Header("X-Copied-To"))
+		}
+		vs := verifyGo(t, srv, m.Raw)
+		if len(vs) != 2 {
+			t.Fatalf("%d DKIM signatures, want 2 (RSA and Ed25519):\n%s", len(vs), m.Raw)
+		}
+		for _, v := range vs {
+			if v.Err != nil || v.Domain != "example.com" {
+				t.Errorf("go-msgauth: d=%s err=%v", v.Domain, v.Err)
+			}
+		}
+		OpenDKIMVerify(t, srv, m.Raw)
+		if !strings.Contains(d.Log(), `dkim="signed d=example.com s=nov2026,ed2026"`) {
+			t.Errorf("summary log lacks the dkim= field:\n%s", d.Log())
+		}
+	}
+
+	t.Run("local network SMTP client", func(t *testing.T) {
+		r := pf.Send(t, "alice@example.com", []string{"bob@example.org"}, e2eMail("smtp outbound"))
+		if r.Code != 250 {
+			t.Fatalf("send: %v\n%s", r, pf.Log())
+		}
+		check(t, "smtp outbound")
+	})
+
+	// 127.0.0.1 is no longer local: SMTP from it is inbound; sendmail(1)
+	// mail stays outbound because the milter recognises non-SMTP mail.
+	d.WriteConfig(t, strings.Replace(d.Config(t), `local_networks = ["127.0.0.0/8"]`, `local_networks = ["192.0.2.0/24"]`, 1))
+	d.Reload(t)
+
+	t.Run("sendmail(1) submission", func(t *testing.T) {
+		if err := pf.Sendmail(t, "alice@example.com", []string{"bob@example.org"}, bytes.ReplaceAll(e2eMail("sendmail outbound"), []byte("\r\n"), []byte("\n"))); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "sendmail outbound")
+	})
+
+	t.Run("inbound is left alone", func(t *testing.T) {
+		r := pf.Send(t, "someone@example.org", []string{"alice@example.com"}, e2eMail("inbound"))
+		if r.Code != 250 {
+			t.Fatalf("send: %v\n%s", r, pf.Log())
+		}
+		var got []testenv.SinkMessage
+		deadline := time.Now().Add(30 * time.Second)
+		for len(got) == 0 {
+			got = byHeader(pf.Sink.Messages(), "inbound")
+			if time.Now().After(deadline) {
+				t.Fatalf("inbound message not delivered:\n%s", pf.Log())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond) // an archive copy would come with it
+		got = byHeader(pf.Sink.Messages(), "inbound")
+		m := got[0]
+		if bytes.Contains(m.Raw, []byte("DKIM-Signature")) {
+			t.Errorf("inbound mail was signed")
+		}
+		if bytes.Contains(m.Raw, []byte("confidential")) {
+			t.Errorf("inbound mail got the disclaimer")
+		}
+		if strings.Contains(rcptsOf(got), "archive") || m.Header("X-Copied-To") != "" {
+			t.Errorf("inbound mail archived with scope=outgoing: %s", rcptsOf(got))
+		}
+	})
+}
