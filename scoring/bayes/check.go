@@ -99,6 +99,7 @@ type Config struct {
 	MinSpam, MinHam uint64
 	Tokenizer       Tokenizer
 	Params          Params
+	AutoLearn       AutoLearn
 }
 
 // DefaultMin is SpamAssassin's bayes_min_spam_num and bayes_min_ham_num.
@@ -106,9 +107,10 @@ const DefaultMin = 200
 
 // Check classifies each message at end of data.
 type Check struct {
-	cfg Config
-	db  *DB
-	log hclog.Logger
+	cfg    Config
+	db     *DB
+	log    hclog.Logger
+	checks map[string]scoring.Check // for autolearn: symbol → header or body
 }
 
 var _ scoring.Check = (*Check)(nil)

@@ -1,0 +1,122 @@
+package bayes
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mailwarden/mailwarden/scoring"
+)
+
+// AutoLearn configures learning from the verdict (SME UseBayesAutoLearn).
+type AutoLearn struct {
+	Enabled bool
+	// ThresholdSpam (SME BayesAutoLearnThresholdSpam, 6.0): learn as spam
+	// at or above this score (Bayes' own symbols left out).
+	ThresholdSpam float64
+	// ThresholdNonspam (SME BayesAutoLearnThresholdNonspam, 0.1): learn as
+	// ham at or below it.
+	ThresholdNonspam float64
+	// MinHeaderPoints, MinBodyPoints: spam is learned only with at least
+	// this many points from header checks and from body checks (as
+	// SpamAssassin requires 3 and 3), so one kind of evidence alone never
+	// trains the filter.
+	MinHeaderPoints, MinBodyPoints float64
+}
+
+// DefaultAutoLearn is SME's and SpamAssassin's autolearn setting.
+var DefaultAutoLearn = AutoLearn{Enabled: true, ThresholdSpam: 6.0, ThresholdNonspam: 0.1, MinHeaderPoints: 3, MinBodyPoints: 3}
+
+// BodyPart is implemented by checks whose symbols may come from the body
+// even though the check runs with the whole message (a rule engine mixing
+// header and body rules). Without it, symbols of checks running at end of
+// message count as body points and all others as header points.
+type BodyPart interface {
+	SymbolIsBody(symbol string) bool
+}
+
+// SetChecks tells autolearn which checks exist, to sort their symbols into
+// header and body points. Call it once, before the engine runs.
+func (c *Check) SetChecks(checks []scoring.Check) {
+	c.checks = make(map[string]scoring.Check, len(checks))
+	for _, k := range checks {
+		c.checks[k.Name()] = k
+	}
+}
+
+var _ scoring.Observer = (*Check)(nil)
+
+// Decide returns the class autolearn would learn a verdict as, and why; ok
+// is false when the message is not a clear case.
+func (c *Check) Decide(v *scoring.Verdict) (class Class, ok bool, why string) {
+	al := c.cfg.AutoLearn
+	var score, head, body float64
+	for _, s := range v.Symbols {
+		if IsBayesSymbol(s.Name) {
+			continue
+		}
+		score += s.Score
+		if s.Score <= 0 {
+			continue
+		}
+		if c.isBody(s) {
+			body += s.Score
+		} else {
+			head += s.Score
+		}
+	}
+	switch {
+	case score >= al.ThresholdSpam && head >= al.MinHeaderPoints && body >= al.MinBodyPoints:
+		return Spam, true, fmt.Sprintf("score %.2f (header %.2f, body %.2f) without Bayes >= %.2f", score, head, body, al.ThresholdSpam)
+	case score <= al.ThresholdNonspam:
+		return Ham, true, fmt.Sprintf("score %.2f without Bayes <= %.2f", score, al.ThresholdNonspam)
+	case score >= al.ThresholdSpam:
+		return Forget, false, fmt.Sprintf("score %.2f but header %.2f / body %.2f points, need %.0f / %.0f", score, head, body, al.MinHeaderPoints, al.MinBodyPoints)
+	}
+	return Forget, false, fmt.Sprintf("score %.2f between the thresholds", score)
+}
+
+func (c *Check) isBody(s scoring.Symbol) bool {
+	k, ok := c.checks[s.Check]
+	if !ok {
+		return false
+	}
+	if bp, ok := k.(BodyPart); ok {
+		return bp.SymbolIsBody(s.Name)
+	}
+	return k.Stage() == scoring.StageEOM
+}
+
+// Observe implements scoring.Observer: autolearn from the final verdict.
+// A message already learned (by hand or earlier) is left as it is: autolearn
+// never overrides what a user taught.
+func (c *Check) Observe(ctx context.Context, tx *scoring.Transaction, v *scoring.Verdict) {
+	if !c.cfg.AutoLearn.Enabled || tx.Message == nil || !v.Scanned || tx.Whitelisted() || v.Forced != nil {
+		return
+	}
+	iv, ok := tx.Value(ValueItem)
+	if !ok {
+		return // Bayes did not see the message
+	}
+	it := iv.(Item)
+	class, ok, why := c.Decide(v)
+	if !ok {
+		c.log.Trace("autolearn: not a clear case", "qid", tx.QueueID, "why", why)
+		return
+	}
+	prev, err := c.db.Class(ctx, it.ID)
+	if err != nil {
+		c.log.Warn("autolearn: store", "qid", tx.QueueID, "error", err)
+		return
+	}
+	if prev != Forget {
+		c.log.Debug("autolearn: already learned", "qid", tx.QueueID, "as", prev)
+		return
+	}
+	it.Class = class
+	out, err := c.db.Learn(ctx, []Item{it})
+	if err != nil {
+		c.log.Warn("autolearn: store", "qid", tx.QueueID, "error", err)
+		return
+	}
+	c.log.Debug("autolearn", "qid", tx.QueueID, "class", class, "outcome", out[0], "why", why)
+}

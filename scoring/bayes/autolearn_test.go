@@ -1,0 +1,101 @@
+package bayes
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mailwarden/mailwarden/internal/store/storetest"
+	"github.com/mailwarden/mailwarden/scoring"
+)
+
+// fixed adds one symbol of a fixed weight at a stage.
+type fixed struct {
+	name  string
+	stage scoring.Stage
+	w     float64
+}
+
+func (f *fixed) Name() string         { return f.name }
+func (f *fixed) Stage() scoring.Stage { return f.stage }
+func (f *fixed) Symbols() []scoring.SymbolDef {
+	return []scoring.SymbolDef{{Name: "SYM_" + f.name, Weight: f.w, Description: f.name}}
+}
+func (f *fixed) Run(context.Context, *scoring.Transaction, *scoring.Result) error { return nil }
+
+type adding struct{ *fixed }
+
+func (a adding) Run(_ context.Context, _ *scoring.Transaction, r *scoring.Result) error {
+	r.Add("SYM_" + a.name)
+	return nil
+}
+
+func TestAutoLearn(t *testing.T) {
+	tests := []struct {
+		name       string
+		head, body float64
+		want       Class
+	}{
+		{"clear spam: 3.5 header + 3.5 body", 3.5, 3.5, Spam},
+		{"high score from headers only is not learned", 7, 0.5, Forget},
+		{"high score from body only is not learned", 0.5, 7, Forget},
+		{"clean message learned as ham", 0, 0, Ham},
+		{"in between is not learned", 1, 1, Forget},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := storetest.Bolt(t)
+			db := NewDB(s)
+			// Pre-train so that Bayes judges (min 1/1) and would add its own
+			// strong symbol: autolearn must not count it.
+			learn(t, db, item("seed-s", Spam, "subject:hello"), item("seed-h", Ham, "unrelated"))
+			bc := New(Config{MinSpam: 1, MinHam: 1, AutoLearn: DefaultAutoLearn}, db, nil)
+			checks := []scoring.Check{
+				adding{&fixed{"head", scoring.StageHeaders, tt.head}},
+				adding{&fixed{"body", scoring.StageEOM, tt.body}},
+				bc,
+			}
+			bc.SetChecks(checks)
+			e, err := scoring.New(scoring.Options{Levels: scoring.Levels{TagLevel: 5}}, checks, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx := &scoring.Transaction{Profile: scoring.ProfileRemote, Message: parse(t, "Subject: hello\n\nsome body text here\n")}
+			ctx := context.Background()
+			e.RunStage(ctx, scoring.StageHeaders, tx)
+			e.RunStage(ctx, scoring.StageEOM, tx)
+			v := e.Verdict(tx)
+			e.Observe(ctx, tx, v)
+			it, _ := tx.Value(ValueItem)
+			got, err := db.Class(ctx, it.(Item).ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("learned as %v, want %v (verdict %v %v)", got, tt.want, v.Score, v.SymbolNames())
+			}
+		})
+	}
+}
+
+func TestAutoLearnNeverOverridesUser(t *testing.T) {
+	s := storetest.Bolt(t)
+	db := NewDB(s)
+	ctx := context.Background()
+	bc := New(Config{AutoLearn: DefaultAutoLearn}, db, nil)
+	checks := []scoring.Check{bc}
+	bc.SetChecks(checks)
+	e, err := scoring.New(scoring.Options{Levels: scoring.Levels{TagLevel: 5}}, checks, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := parse(t, "Subject: x\n\nuser says spam\n")
+	id, _ := MessageID(m)
+	learn(t, db, Item{ID: id, Class: Spam, Hashes: Hashes([]string{"x"})})
+	tx := &scoring.Transaction{Profile: scoring.ProfileRemote, Message: m}
+	e.RunStage(ctx, scoring.StageEOM, tx)
+	v := e.Verdict(tx) // score 0: would be autolearned as ham
+	e.Observe(ctx, tx, v)
+	if c, _ := db.Class(ctx, id); c != Spam {
+		t.Errorf("autolearn moved a user-learned message to %v", c)
+	}
+}
