@@ -18,7 +18,11 @@ func (l frameListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &frameConn{Conn: c}, nil
+	_, isTCP := c.(*net.TCPConn)
+	if isTCP {
+		quickACK(c)
+	}
+	return &frameConn{Conn: c, tcp: isTCP}, nil
 }
 
 // maxPending bounds the coalescing buffer: a frame larger than this (a body
@@ -32,7 +36,17 @@ type frameConn struct {
 	net.Conn
 	mu      sync.Mutex
 	pending []byte
-	through int // bytes of an oversized frame still to pass through
+	through int  // bytes of an oversized frame still to pass through
+	tcp     bool // re-arm TCP_QUICKACK after reads
+}
+
+// Read reads and re-arms the immediate ACK (see quickACK).
+func (c *frameConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if c.tcp {
+		quickACK(c.Conn)
+	}
+	return n, err
 }
 
 func (c *frameConn) Write(p []byte) (int, error) {

@@ -65,20 +65,32 @@ func New(engines *scoring.Current, opts Options, log hclog.Logger) *Server {
 		opts.OnPanic = scoring.Tempfail
 	}
 	s := &Server{engines: engines, opts: opts, log: log}
+	mopts := ServerOptions(opts.IdleTimeout)
+	mopts = append(mopts, gomilter.WithMilter(func() gomilter.Milter { return newSession(s) }))
+	s.srv = gomilter.NewServer(mopts...)
+	return s
+}
+
+// ServerOptions returns the go-milter options mailwarden negotiates with
+// (actions, protocol steps without replies, macro requests). The benchmark's
+// do-nothing ceiling server uses the same, so the comparison is fair.
+func ServerOptions(idle time.Duration) []gomilter.Option {
 	mopts := []gomilter.Option{
-		gomilter.WithMilter(func() gomilter.Milter { return newSession(s) }),
 		gomilter.WithActions(actions),
 		gomilter.WithProtocols(protocol),
 	}
-	if opts.IdleTimeout > 0 {
-		mopts = append(mopts, gomilter.WithReadTimeout(opts.IdleTimeout))
+	if idle > 0 {
+		mopts = append(mopts, gomilter.WithReadTimeout(idle))
 	}
 	for _, r := range macroRequests {
 		mopts = append(mopts, gomilter.WithMacroRequest(r.stage, r.macros))
 	}
-	s.srv = gomilter.NewServer(mopts...)
-	return s
+	return mopts
 }
+
+// CoalescingListener wraps a listener so that each milter frame written on
+// its connections leaves in one write (see frameConn).
+func CoalescingListener(ln net.Listener) net.Listener { return frameListener{ln} }
 
 // Serve accepts MTA connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {

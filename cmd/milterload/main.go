@@ -31,6 +31,7 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/config"
 	"github.com/mailwarden/mailwarden/internal/message"
+	mwmilter "github.com/mailwarden/mailwarden/milter"
 )
 
 type mail struct {
@@ -64,9 +65,10 @@ func main() {
 	asJSON := flag.Bool("json", false, "print the result as JSON")
 	maxFiles := flag.Int("max-files", 0, "read at most this many files")
 	noop := flag.String("serve-noop", "", "instead: serve a do-nothing go-milter on this address")
+	noopLike := flag.Bool("noop-mailwarden-options", false, "with -serve-noop: negotiate as mailwarden does (no replies for connect/helo/header/body, its macros, one write per frame)")
 	flag.Parse()
 	if *noop != "" {
-		serveNoop(*noop)
+		serveNoop(*noop, *noopLike)
 		return
 	}
 	if *dir == "" {
@@ -250,7 +252,7 @@ func session(client *gomilter.Client, mails []mail, i, k int, ip, helo, from, rc
 }
 
 // serveNoop runs a go-milter server that accepts everything.
-func serveNoop(addr string) {
+func serveNoop(addr string, likeMailwarden bool) {
 	network, address, err := config.ParseListen(addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -261,8 +263,13 @@ func serveNoop(addr string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	srv := gomilter.NewServer(gomilter.WithMilter(func() gomilter.Milter { return gomilter.NoOpMilter{} }),
-		gomilter.WithActions(gomilter.OptAddHeader|gomilter.OptChangeHeader))
+	opts := []gomilter.Option{gomilter.WithActions(gomilter.OptAddHeader | gomilter.OptChangeHeader)}
+	if likeMailwarden {
+		opts = mwmilter.ServerOptions(0)
+		ln = mwmilter.CoalescingListener(ln)
+	}
+	opts = append(opts, gomilter.WithMilter(func() gomilter.Milter { return gomilter.NoOpMilter{} }))
+	srv := gomilter.NewServer(opts...)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	go func() { <-sigs; srv.Close() }()

@@ -1,0 +1,66 @@
+package milter_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/mailwarden/mailwarden/internal/testenv"
+)
+
+// TestPostfixThroughput is the Postfix part of `make bench` (it runs only
+// with MAILWARDEN_BENCH=1): smtp-source -> a private Postfix -> sink, with no
+// milter and with mailwarden, in the same run, alternating rounds. It prints
+// msgs/s medians and the ratio, and the per-message time with one session
+// (a ~40 ms delayed-ACK stall per message would show there).
+func TestPostfixThroughput(t *testing.T) {
+	if os.Getenv("MAILWARDEN_BENCH") != "1" {
+		t.Skip("benchmark: set MAILWARDEN_BENCH=1 (make bench)")
+	}
+	source := testenv.RequireBinary(t, "smtp-source")
+	rounds, _ := strconv.Atoi(os.Getenv("BENCH_ROUNDS"))
+	if rounds <= 0 {
+		rounds = 3
+	}
+	const msgs = 2000
+	d := testenv.StartDaemon(t, "[log]\nlevel = \"warn\"\n")
+	plain := testenv.StartPostfix(t, testenv.PostfixOptions{})
+	filtered := testenv.StartPostfix(t, testenv.PostfixOptions{Milter: d.Milter})
+
+	run := func(pf *testenv.Postfix, sessions, n int) time.Duration {
+		before := len(pf.Sink.Messages())
+		start := time.Now()
+		// -d: disconnect after each message's QUIT is not sent; -s parallel
+		// sessions; -m messages; -l size; -c prints a counter to stderr.
+		cmd := exec.Command(source, "-s", strconv.Itoa(sessions), "-m", strconv.Itoa(n), "-l", "4096",
+			"-f", "bench@example.com", "-t", "rcpt@example.org", "-M", "client.example.net", pf.SMTPAddr)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("smtp-source: %v\n%s", err, out)
+		}
+		pf.Sink.Wait(t, before+n, 5*time.Minute)
+		return time.Since(start)
+	}
+	median := func(v []float64) float64 {
+		sort.Float64s(v)
+		return v[len(v)/2]
+	}
+	var plainRate, mwRate []float64
+	for r := 0; r < rounds; r++ {
+		plainRate = append(plainRate, msgs/run(plain, 8, msgs).Seconds())
+		mwRate = append(mwRate, msgs/run(filtered, 8, msgs).Seconds())
+	}
+	var plainOne, mwOne []float64
+	const one = 200
+	for r := 0; r < rounds; r++ {
+		plainOne = append(plainOne, float64(run(plain, 1, one).Microseconds())/1000/one)
+		mwOne = append(mwOne, float64(run(filtered, 1, one).Microseconds())/1000/one)
+	}
+	pr, mr := median(plainRate), median(mwRate)
+	po, mo := median(plainOne), median(mwOne)
+	fmt.Printf("BENCH postfix-8-sessions plain=%.0f msgs/s mailwarden=%.0f msgs/s ratio=%.2f (rounds=%d, %d msgs each)\n", pr, mr, mr/pr, rounds, msgs)
+	fmt.Printf("BENCH postfix-1-session plain=%.2f ms/msg mailwarden=%.2f ms/msg added=%.2f ms/msg\n", po, mo, mo-po)
+}
