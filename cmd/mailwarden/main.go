@@ -39,8 +39,10 @@ func commands() []command {
 		{"run", "run the daemon", cmdRun},
 		{"check", "judge one message offline, like spamassassin -t", cmdCheck},
 		{"config", "config check FILE: validate a policy file", cmdConfig},
+		{"dmarc", "dmarc report [--dry-run]: build and send DMARC aggregate reports", cmdDMARC},
 		{"dkim", "dkim keygen DOMAIN [--selector S] [--rsa-bits 2048|--ed25519]: make a signing key", cmdDKIM},
 		{"dns", "dns [DOMAIN]: print the DKIM, SPF and DMARC records to publish", cmdDNS},
+		{"dnsbl", "dnsbl [IP|DOMAIN ...]: DNSBL/RHSBL/URIBL status, and what the lists say now", cmdDNSBL},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println("mailwarden", version); return 0 }},
 	}
 }

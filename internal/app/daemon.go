@@ -44,6 +44,8 @@ type Daemon struct {
 	policy *policy.Server
 	lns    []net.Listener
 	wg     sync.WaitGroup
+	// stopReports ends the DMARC aggregate report timer.
+	stopReports context.CancelFunc
 }
 
 // NewDaemon loads the config and builds the first engine; nothing listens yet.
@@ -102,6 +104,9 @@ func (d *Daemon) Start() error {
 	if err := d.startPolicy(cfg); err != nil {
 		return err
 	}
+	var rctx context.Context
+	rctx, d.stopReports = context.WithCancel(context.Background())
+	startDMARCReports(rctx, cfg, d.deps, d.log)
 	return nil
 }
 
@@ -157,6 +162,9 @@ func closeEngineLater(e *scoring.Engine, log hclog.Logger) {
 // closes what is left.
 func (d *Daemon) Shutdown(ctx context.Context) error {
 	var err error
+	if d.stopReports != nil {
+		d.stopReports()
+	}
 	if d.milter != nil {
 		err = d.milter.Shutdown(ctx)
 	}

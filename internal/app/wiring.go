@@ -58,8 +58,13 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 	}
 	// end of message content: clamd ([virus]), then attachment blocking ([attachments])
 	checks = append(checks, contentChecks(cfg, log)...)
+	// end of message: DKIM verification and DMARC ([dmarc]; DMARC needs "spf" and "dkim")
+	checks = append(checks, authChecks(cfg, deps, log, prob)...)
 	// SME envelope checks ([envelope]): whitelists, DNS lists, HELO, lists, first in their stages.
 	checks = append(envelopeChecks(cfg, deps, log, prob), checks...)
+	// State checks ([load], [karma] first at connect; [rate_limit], [greylist] last at RCPT).
+	checks = append(stateFirstChecks(cfg, deps, log), checks...)
+	checks = append(checks, stateLastChecks(cfg, deps, log)...)
 
 	tag, reject, rejectOn := cfg.Spam.EffectiveLevels()
 	// DKIM keys are loaded here, when the engine is built (start, reload).
@@ -68,6 +73,8 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 		prob("dkim.keys_dir", err)
 	}
 	mods := []scoring.Modifier{
+		// first: strip forged Authentication-Results, add ours (RFC 8601)
+		authResultsModifier(cfg),
 		spamheaders.New(spamheaders.Config{
 			Enabled: cfg.Spam.Headers, SubjectTag: cfg.Spam.SubjectTag, SubjectPrefix: cfg.Spam.SubjectPrefix,
 		}),

@@ -65,6 +65,9 @@ func Discover(ctx context.Context, res TXTResolver, list SuffixList, domain stri
 
 func fetch(ctx context.Context, res TXTResolver, domain string, log hclog.Logger) (*Record, error) {
 	name := "_dmarc." + domain
+	if res == nil {
+		return nil, fmt.Errorf("%w: %s: no resolver configured", ErrTemp, name)
+	}
 	start := time.Now()
 	txts, err := res.LookupTXT(ctx, name)
 	defer func() {
