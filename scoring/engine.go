@@ -455,3 +455,35 @@ func (e *Engine) Classify(tx *Transaction) Profile {
 	tx.Profile = e.opts.Classifier.Profile(tx.Client)
 	return tx.Profile
 }
+
+// Plan returns, for a profile, the names of the checks that run at each
+// stage, in order (what `mailwarden config checks` prints).
+func (e *Engine) Plan(p Profile) map[Stage][]string {
+	out := make(map[Stage][]string)
+	for st := Stage(0); st < numStages; st++ {
+		for _, l := range e.plan[p][st] {
+			for _, c := range l {
+				out[st] = append(out[st], c.Name())
+			}
+		}
+	}
+	return out
+}
+
+// Stages lists the stages in order.
+func Stages() []Stage {
+	out := make([]Stage, numStages)
+	for i := range out {
+		out[i] = Stage(i)
+	}
+	return out
+}
+
+// Modifiers returns the names of the modifiers in the order they apply.
+func (e *Engine) Modifiers() []string {
+	out := make([]string, len(e.mods))
+	for i, m := range e.mods {
+		out[i] = m.Name()
+	}
+	return out
+}

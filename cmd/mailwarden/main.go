@@ -21,6 +21,7 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/app"
 	"github.com/mailwarden/mailwarden/internal/config"
+	"github.com/mailwarden/mailwarden/scoring"
 )
 
 // version is set by the Makefile through -ldflags.
@@ -138,14 +139,29 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdConfig(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 2 || args[0] != "check" {
-		fmt.Fprintln(stderr, "usage: mailwarden config check FILE")
+	if len(args) != 2 || (args[0] != "check" && args[0] != "checks") {
+		fmt.Fprintln(stderr, "usage: mailwarden config check FILE    validate a policy file")
+		fmt.Fprintln(stderr, "       mailwarden config checks FILE   list the checks that run per profile and stage")
 		return 2
 	}
-	if _, _, err := app.LoadEngine(args[1], app.Deps{}); err != nil {
+	_, e, err := app.LoadEngine(args[1], app.Deps{})
+	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: OK\n", args[1])
+	if args[0] == "check" {
+		fmt.Fprintf(stdout, "%s: OK\n", args[1])
+		return 0
+	}
+	for _, p := range scoring.AllProfiles {
+		fmt.Fprintf(stdout, "%s:\n", p)
+		plan := e.Plan(p)
+		for _, st := range scoring.Stages() {
+			if len(plan[st]) > 0 {
+				fmt.Fprintf(stdout, "  %-8s %s\n", st, strings.Join(plan[st], " "))
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "modifiers: %s\n", strings.Join(e.Modifiers(), " "))
 	return 0
 }
