@@ -40,6 +40,10 @@ type Config struct {
 	Virus        Virus              `toml:"virus"`
 	Bayes        Bayes              `toml:"bayes"`
 	Attachments  Attachments        `toml:"attachments"`
+	Rules        Rules              `toml:"rules"`
+	WBList       WBList             `toml:"wblist"`
+	Sorting      Sorting            `toml:"sorting"`
+	Spamd        Spamd              `toml:"spamd"`
 	Scores       map[string]float64 `toml:"scores"`
 
 	// File is the path the config was read from ("" for defaults).

@@ -143,6 +143,9 @@ func Defaults() *Config {
 		Greylist:     DefaultGreylist(),
 		DNS:          defaultDNS(),
 		SPF:          defaultSPF(),
+		Rules:        defaultRules(),
+		Sorting:      defaultSorting(),
+		Spamd:        defaultSpamd(),
 		DMARC:        defaultDMARC(),
 		Virus:        DefaultVirus(),
 		Attachments:  DefaultAttachments(),
@@ -215,6 +218,10 @@ func (c *Config) validate() Problems {
 	ps = append(ps, c.validateEnvelope()...)
 	ps = append(ps, c.validateDNS()...)
 	ps = append(ps, c.validateSPF()...)
+	ps = append(ps, c.validateRules()...)
+	ps = append(ps, c.validateWBList()...)
+	ps = append(ps, c.validateSorting()...)
+	ps = append(ps, c.validateSpamd()...)
 	ps = append(ps, c.validateDMARC()...)
 	ps = append(ps, c.validateStore()...)
 	ps = append(ps, c.validatePolicy()...)
