@@ -18,9 +18,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-type spfResult struct {
-	Result, Domain, Scope string
-	WouldReject           bool
+func spfResult(result, domain, scope string, wouldReject bool) *authresult.SPF {
+	return &authresult.SPF{Result: authresult.SPFResult(result), Domain: domain, Scope: scope, WouldReject: wouldReject}
 }
 
 func tx(t *testing.T, header string) *scoring.Transaction {
@@ -44,14 +43,14 @@ func TestGolden(t *testing.T) {
 		set  func(tx *scoring.Transaction)
 	}{
 		{"all-pass", func(tx *scoring.Transaction) {
-			tx.SetValue("spf", spfResult{"pass", "example.com", "mailfrom", false})
+			tx.SetValue(authresult.KeySPF, spfResult("pass", "example.com", "mailfrom", false))
 			tx.SetValue(authresult.KeyDKIM, []authresult.DKIM{{Result: authresult.DKIMPass, Domain: "example.com", Identifier: "@example.com",
 				Selector: "sel1", Algorithm: "rsa-sha256", HeaderB: "AbCd+/12"}})
 			tx.SetValue(authresult.KeyDMARC, &authresult.DMARC{Result: authresult.DMARCPass, FromDomain: "example.com",
 				Applied: authresult.DispositionNone, Published: &authresult.PolicyPublished{P: "reject"}})
 		}},
 		{"dmarc-fail", func(tx *scoring.Transaction) {
-			tx.SetValue("spf", spfResult{"softfail", "example.com", "mailfrom", false})
+			tx.SetValue(authresult.KeySPF, spfResult("softfail", "example.com", "mailfrom", false))
 			tx.SetValue(authresult.KeyDKIM, []authresult.DKIM{
 				{Result: authresult.DKIMFail, Domain: "example.com", Identifier: "@example.com", Selector: "s", Algorithm: "ed25519-sha256", HeaderB: "12345678", Reason: "body hash did not verify"},
 				{Result: authresult.DKIMPermError, Domain: "list.example", Identifier: "@list.example", Selector: "k(1)", Algorithm: "rsa-sha256", HeaderB: "zzzz", Reason: "no key for signature: lookup _domainkey.list.example: no such host"},
@@ -60,13 +59,13 @@ func TestGolden(t *testing.T) {
 				Applied: authresult.DispositionQuarantine, Published: &authresult.PolicyPublished{P: "reject", SP: "quarantine"}})
 		}},
 		{"unsigned-no-dmarc", func(tx *scoring.Transaction) {
-			tx.SetValue("spf", spfResult{"none", "example.com", "mailfrom", false})
+			tx.SetValue(authresult.KeySPF, spfResult("none", "example.com", "mailfrom", false))
 			tx.SetValue(authresult.KeyDKIM, []authresult.DKIM(nil))
 			tx.SetValue(authresult.KeyDMARC, &authresult.DMARC{Result: authresult.DMARCNone, FromDomain: "example.com"})
 		}},
 		{"helo-only", func(tx *scoring.Transaction) {
 			tx.MailFrom = ""
-			tx.SetValue("spf", spfResult{"pass", "mail.example.com", "helo", false})
+			tx.SetValue(authresult.KeySPF, spfResult("pass", "mail.example.com", "helo", false))
 		}},
 		{"nothing-ran", func(tx *scoring.Transaction) {}},
 	}

@@ -16,12 +16,9 @@ import (
 	"github.com/mailwarden/mailwarden/scoring"
 )
 
-// spfResult has the fields of authresult.SPF that the check reads by name.
-type spfResult struct {
-	Result      string
-	Domain      string
-	Scope       string
-	WouldReject bool
+// spfResult builds the SPF check's result.
+func spfResult(result, domain, scope string, wouldReject bool) *authresult.SPF {
+	return &authresult.SPF{Result: authresult.SPFResult(result), Domain: domain, Scope: scope, WouldReject: wouldReject}
 }
 
 type memRecorder struct {
@@ -58,7 +55,7 @@ func zone(t *testing.T) *dnstest.Server {
 type tcase struct {
 	name     string
 	from     string
-	spf      *spfResult
+	spf      *authresult.SPF
 	dkim     []authresult.DKIM
 	reject   bool
 	qaction  string
@@ -77,15 +74,15 @@ func TestCheck(t *testing.T) {
 	s := zone(t)
 	res := s.Resolver(t)
 	tests := []tcase{
-		{name: "reject policy fails, reject on", from: "a@reject.example", spf: &spfResult{"pass", "other.example", "mailfrom", false},
+		{name: "reject policy fails, reject on", from: "a@reject.example", spf: spfResult("pass", "other.example", "mailfrom", false),
 			reject: true, result: authresult.DMARCFail, symbols: []string{SymFailReject}, action: scoring.Reject, recorded: 1},
 		{name: "reject policy fails, reject off", from: "a@reject.example", reject: false,
 			result: authresult.DMARCFail, symbols: []string{SymFailReject}, action: scoring.Accept, recorded: 1},
 		{name: "relaxed dkim alignment passes", from: "a@reject.example", dkim: pass("mail.reject.example"), reject: true,
 			result: authresult.DMARCPass, symbols: []string{SymPass}, action: scoring.Accept, recorded: 1},
-		{name: "relaxed spf alignment passes", from: "a@reject.example", spf: &spfResult{"pass", "bounce.reject.example", "mailfrom", false},
+		{name: "relaxed spf alignment passes", from: "a@reject.example", spf: spfResult("pass", "bounce.reject.example", "mailfrom", false),
 			reject: true, result: authresult.DMARCPass, symbols: []string{SymPass}, action: scoring.Accept, recorded: 1},
-		{name: "spf fail does not align", from: "a@reject.example", spf: &spfResult{"fail", "reject.example", "mailfrom", false},
+		{name: "spf fail does not align", from: "a@reject.example", spf: spfResult("fail", "reject.example", "mailfrom", false),
 			reject: true, result: authresult.DMARCFail, symbols: []string{SymFailReject}, action: scoring.Reject, recorded: 1},
 		{name: "strict dkim alignment fails for a subdomain signature", from: "a@strict.example", dkim: pass("mail.strict.example"),
 			reject: true, result: authresult.DMARCFail, symbols: []string{SymFailReject}, action: scoring.Reject, recorded: 1},
@@ -110,9 +107,9 @@ func TestCheck(t *testing.T) {
 			result: authresult.DMARCFail, symbols: []string{SymFailQuarantine, SymSampledOut}, action: scoring.Quarantine, recorded: 1},
 		{name: "no record", from: "a@norecord.example", reject: true,
 			result: authresult.DMARCNone, symbols: []string{SymNA}, action: scoring.Accept},
-		{name: "no record, SPF reject policy enforced", from: "a@norecord.example", spf: &spfResult{"fail", "norecord.example", "mailfrom", true},
+		{name: "no record, SPF reject policy enforced", from: "a@norecord.example", spf: spfResult("fail", "norecord.example", "mailfrom", true),
 			reject: true, result: authresult.DMARCNone, symbols: []string{SymNA, SymSPFPolicy}, action: scoring.Reject},
-		{name: "record present, SPF reject policy not applied", from: "a@none.example", spf: &spfResult{"fail", "none.example", "mailfrom", true},
+		{name: "record present, SPF reject policy not applied", from: "a@none.example", spf: spfResult("fail", "none.example", "mailfrom", true),
 			reject: true, result: authresult.DMARCFail, symbols: []string{SymFailNone}, action: scoring.Accept, recorded: 1},
 		{name: "two records count as none", from: "a@two.example", reject: true,
 			result: authresult.DMARCNone, symbols: []string{SymNA}, action: scoring.Accept},
@@ -142,7 +139,7 @@ func TestCheck(t *testing.T) {
 			tx := &scoring.Transaction{Profile: scoring.ProfileRemote, Message: m, MailFrom: "bounce@other.example",
 				Rcpts: []string{"x@example.org"}, Client: scoring.Client{Addr: netip.MustParseAddr("192.0.2.7")}}
 			if tc.spf != nil {
-				tx.SetValue("spf", *tc.spf)
+				tx.SetValue(authresult.KeySPF, tc.spf)
 			}
 			if tc.dkim != nil {
 				tx.SetValue(authresult.KeyDKIM, tc.dkim)
