@@ -216,7 +216,14 @@ func (c *Client) Scan(ctx context.Context, r io.Reader) (Result, error) {
 	}
 	defer conn.Close()
 	br := bufio.NewReader(conn)
-	if err := c.stream(conn, r); err != nil {
+	// One write for command, data and terminator when the data fits a
+	// chunk: a small message then costs one segment, not three.
+	bw := bufio.NewWriterSize(conn, c.chunkSize()+16)
+	err = c.stream(bw, r)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
 		// clamd may have stopped reading because the stream exceeded its
 		// limit and said so: prefer its answer to our write error.
 		if reply, rerr := readReply(br); rerr == nil {
@@ -233,12 +240,16 @@ func (c *Client) Scan(ctx context.Context, r io.Reader) (Result, error) {
 	return ParseReply(reply)
 }
 
+func (c *Client) chunkSize() int {
+	if c.ChunkSize <= 0 {
+		return DefaultChunkSize
+	}
+	return c.ChunkSize
+}
+
 // stream writes the INSTREAM command, the chunks and the terminator.
 func (c *Client) stream(w io.Writer, r io.Reader) error {
-	size := c.ChunkSize
-	if size <= 0 {
-		size = DefaultChunkSize
-	}
+	size := c.chunkSize()
 	buf := make([]byte, 4+size)
 	copy(buf, "zINSTREAM\x00")
 	if _, err := w.Write(buf[:10]); err != nil {
