@@ -82,30 +82,11 @@ func envelopeChecks(cfg *config.Config, deps Deps, log hclog.Logger, prob func(s
 	}
 
 	zones := func(key string, l config.DNSList) []dnsbl.Zone {
-		var out []dnsbl.Zone
-		for _, name := range l.Zones {
-			zo := l.Zone[name]
-			for k, v := range l.Zone { // zone table keys are matched without regard to case
-				if strings.EqualFold(k, name) {
-					zo = v
-				}
-			}
-			mode := l.Mode
-			if zo.Mode != "" {
-				mode = zo.Mode
-			}
-			s := dnsbl.ZoneSettings{Reject: mode == "reject", Codes: zo.Codes, Ignore: zo.Ignore}
-			if zo.Weight != nil {
-				s.Weight = *zo.Weight
-			}
-			z, err := dnsbl.NewZone(name, s)
-			if err != nil {
-				prob(key+".zone", err)
-				continue
-			}
-			out = append(out, z)
+		zs, errs := DNSListZones(l)
+		for _, err := range errs {
+			prob(key+".zone", err)
 		}
-		return out
+		return zs
 	}
 	if env.DNSBL.Enabled {
 		checks = append(checks, dnsbl.NewDNSBL(dnsbl.Config{Zones: zones("envelope.dnsbl", env.DNSBL), Budget: budget(env.DNSBL.Budget),
@@ -144,4 +125,34 @@ func envelopeChecks(cfg *config.Config, deps Deps, log hclog.Logger, prob func(s
 			Resolver: deps.Resolver, Logger: log, MaxDomains: env.URIBL.MaxDomains}))
 	}
 	return checks
+}
+
+// DNSListZones turns an [envelope.dnsbl]-style section into the lists to
+// query, with their per-zone settings over the built-in return codes.
+func DNSListZones(l config.DNSList) ([]dnsbl.Zone, []error) {
+	var out []dnsbl.Zone
+	var errs []error
+	for _, name := range l.Zones {
+		zo := l.Zone[name]
+		for k, v := range l.Zone { // zone table keys are matched without regard to case
+			if strings.EqualFold(k, name) {
+				zo = v
+			}
+		}
+		mode := l.Mode
+		if zo.Mode != "" {
+			mode = zo.Mode
+		}
+		s := dnsbl.ZoneSettings{Reject: mode == "reject", Codes: zo.Codes, Ignore: zo.Ignore}
+		if zo.Weight != nil {
+			s.Weight = *zo.Weight
+		}
+		z, err := dnsbl.NewZone(name, s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, z)
+	}
+	return out, errs
 }
