@@ -1,6 +1,9 @@
 package app
 
 import (
+	"context"
+	"time"
+
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mailwarden/mailwarden/internal/clamd"
@@ -9,6 +12,10 @@ import (
 	"github.com/mailwarden/mailwarden/scoring/attach"
 	"github.com/mailwarden/mailwarden/scoring/virus"
 )
+
+// clamdProbeTimeout bounds the PING sent to clamd when an engine is built:
+// it only produces a warning, so it must not hold up a start or reload.
+const clamdProbeTimeout = time.Second
 
 // contentChecks are the end-of-message content checks of [virus] and
 // [attachments]: the clamd scan first (it runs even for whitelisted mail),
@@ -19,6 +26,13 @@ func contentChecks(cfg *config.Config, log hclog.Logger) []scoring.Check {
 		// The address was validated with the config.
 		client, err := clamd.New(v.Clamd, v.Timeout.Duration)
 		if err == nil {
+			// Say at start and reload when clamd is not there: mail would be
+			// tempfailed (or accepted unscanned) until it is.
+			ctx, cancel := context.WithTimeout(context.Background(), clamdProbeTimeout)
+			if perr := client.Ping(ctx); perr != nil {
+				log.Warn("clamd not answering; until it does, mail gets [virus] on_failure", "clamd", v.Clamd, "on_failure", v.OnFailure, "error", perr)
+			}
+			cancel()
 			soft := make([]virus.SoftSignature, len(v.ScoreSignatures))
 			for i, s := range v.ScoreSignatures {
 				soft[i] = virus.SoftSignature{Signature: s.Signature, Senders: s.Senders}
