@@ -247,6 +247,20 @@ func TestScanRealClamd(t *testing.T) {
 		})
 	}
 
+	t.Run("unix socket", func(t *testing.T) {
+		uc, err := clamd.New("unix:"+srv.Socket, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := uc.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		res, err := uc.Scan(ctx, bytes.NewReader(mailWith("a.bin", eicar)))
+		if err != nil || !res.Infected {
+			t.Fatalf("got %+v %v", res, err)
+		}
+	})
+
 	t.Run("over StreamMaxLength", func(t *testing.T) {
 		big := bytes.Repeat([]byte("0123456789abcdef"), (11<<20)/16)
 		_, err := c.Scan(ctx, bytes.NewReader(big))

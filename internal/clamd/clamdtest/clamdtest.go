@@ -44,6 +44,8 @@ func EICAR() []byte {
 // Server is a running private clamd.
 type Server struct {
 	Addr string // "127.0.0.1:PORT"
+	// Socket is clamd's unix socket (LocalSocket), served beside Addr.
+	Socket string
 	Dir  string
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -74,6 +76,7 @@ func Start(t testing.TB) *Server {
 		"Foreground yes",
 		"TCPSocket " + port,
 		"TCPAddr 127.0.0.1",
+		"LocalSocket " + filepath.Join(dir, "clamd.sock"),
 		"DatabaseDirectory " + db,
 		"TemporaryDirectory " + dir,
 		"LogFile " + filepath.Join(dir, "clamd.log"),
@@ -100,7 +103,7 @@ func Start(t testing.TB) *Server {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting clamd: %v", err)
 	}
-	s := &Server{Addr: "127.0.0.1:" + port, Dir: dir, cmd: cmd, done: make(chan struct{})}
+	s := &Server{Addr: "127.0.0.1:" + port, Socket: filepath.Join(dir, "clamd.sock"), Dir: dir, cmd: cmd, done: make(chan struct{})}
 	go func() { cmd.Wait(); out.Close(); close(s.done) }()
 	t.Cleanup(s.Stop)
 
