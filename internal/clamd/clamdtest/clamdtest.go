@@ -46,9 +46,9 @@ type Server struct {
 	Addr string // "127.0.0.1:PORT"
 	// Socket is clamd's unix socket (LocalSocket), served beside Addr.
 	Socket string
-	Dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	Dir    string
+	cmd    *exec.Cmd
+	done   chan struct{}
 
 	mu      sync.Mutex
 	stopped bool
