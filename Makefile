@@ -21,7 +21,9 @@ build:
 # listening on loopback only.
 run: build
 	mkdir -p $(RUNDIR)/state
-	sed -e 's|^state_dir = .*|state_dir = "$(RUNDIR)/state"|' deploy/mailwarden.toml > $(RUNDIR)/mailwarden.toml
+	sed -e 's|^state_dir = .*|state_dir = "$(RUNDIR)/state"|' \
+	    -e 's|^# paths = \["/etc/mailwarden/rules"\]|paths = ["$(CURDIR)/contrib/rules"]|' \
+	    deploy/mailwarden.toml > $(RUNDIR)/mailwarden.toml
 	$(BIN)/mailwarden run -c $(RUNDIR)/mailwarden.toml
 
 # Everything the tests need (Postfix, redis, clamd, OpenDKIM tools, ...).

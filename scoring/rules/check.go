@@ -24,7 +24,9 @@ type Config struct {
 	// ScanSizeLimit: messages larger than this (bytes) skip content rules
 	// (SME: 500 kB); 0 means no limit.
 	ScanSizeLimit int64
-	Logger        hclog.Logger
+	// Profiles the check runs for by default (empty: all).
+	Profiles []scoring.Profile
+	Logger   hclog.Logger
 }
 
 // Check runs a compiled rule set at end of message.
@@ -34,7 +36,18 @@ type Check struct {
 	defs []scoring.SymbolDef
 }
 
-var _ scoring.Check = (*Check)(nil)
+var (
+	_ scoring.Check    = (*Check)(nil)
+	_ scoring.Profiled = (*Check)(nil)
+)
+
+// DefaultProfiles implements scoring.Profiled.
+func (c *Check) DefaultProfiles() []scoring.Profile {
+	if len(c.cfg.Profiles) == 0 {
+		return scoring.AllProfiles
+	}
+	return c.cfg.Profiles
+}
 
 // New returns the check for a compiled rule set.
 func New(cfg Config) *Check {
