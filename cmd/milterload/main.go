@@ -65,6 +65,9 @@ func main() {
 	asJSON := flag.Bool("json", false, "print the result as JSON")
 	maxFiles := flag.Int("max-files", 0, "read at most this many files")
 	noop := flag.String("serve-noop", "", "instead: serve a do-nothing go-milter on this address")
+	targets := flag.String("compare", "", "instead of -addr: NAME=ADDR,NAME=ADDR,... measured in alternating rounds")
+	rounds := flag.Int("rounds", 3, "with -compare: rounds per target (medians are reported)")
+	baseline := flag.String("baseline", "", "with -compare: the target the others are reported as a ratio of")
 	noopLike := flag.Bool("noop-mailwarden-options", false, "with -serve-noop: negotiate as mailwarden does (no replies for connect/helo/header/body, its macros, one write per frame)")
 	flag.Parse()
 	if *noop != "" {
@@ -86,6 +89,10 @@ func main() {
 	}
 	if *n <= 0 {
 		*n = len(mails)
+	}
+	if *targets != "" {
+		compare(*targets, *rounds, *baseline, mails, *n, *conc, *perConn, *ip, *helo, *from, *rcpt)
+		return
 	}
 	network, address, err := config.ParseListen(*addr)
 	if err != nil {
@@ -292,4 +299,55 @@ func actionName(a *gomilter.Action) string {
 		return "reject"
 	}
 	return "other"
+}
+
+// compare measures several milters in alternating rounds (so drift on a
+// shared machine hits all alike) and prints a Markdown table of medians.
+func compare(spec string, rounds int, baseline string, mails []mail, n, conc, perConn int, ip, helo, from, rcpt string) {
+	type target struct{ name, network, addr string }
+	var ts []target
+	for _, part := range strings.Split(spec, ",") {
+		name, a, ok := strings.Cut(part, "=")
+		if !ok {
+			fmt.Fprintln(os.Stderr, "milterload: -compare wants NAME=ADDR pairs")
+			os.Exit(2)
+		}
+		network, address, err := config.ParseListen(a)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "milterload:", err)
+			os.Exit(2)
+		}
+		ts = append(ts, target{name, network, address})
+	}
+	rate := map[string][]float64{}
+	p50 := map[string][]float64{}
+	p99 := map[string][]float64{}
+	errs := map[string]int{}
+	for r := 0; r < rounds; r++ {
+		for _, t := range ts {
+			res := run(t.network, t.addr, mails, n, conc, perConn, ip, helo, from, rcpt)
+			rate[t.name] = append(rate[t.name], res.MsgsPerSec)
+			p50[t.name] = append(p50[t.name], res.P50ms)
+			p99[t.name] = append(p99[t.name], res.P99ms)
+			errs[t.name] += res.Errors
+			fmt.Fprintf(os.Stderr, "round %d %s: %.0f msgs/s p50 %.2f ms p99 %.2f ms errors %d\n", r+1, t.name, res.MsgsPerSec, res.P50ms, res.P99ms, res.Errors)
+		}
+	}
+	med := func(v []float64) float64 {
+		w := append([]float64(nil), v...)
+		sort.Float64s(w)
+		return w[len(w)/2]
+	}
+	fmt.Printf("| milter | msgs/s (median of %d) | p50 ms | p99 ms | errors | vs %s |\n|---|---|---|---|---|---|\n", rounds, baseline)
+	base := 0.0
+	if baseline != "" {
+		base = med(rate[baseline])
+	}
+	for _, t := range ts {
+		ratio := "-"
+		if base > 0 {
+			ratio = fmt.Sprintf("%.0f %%", 100*med(rate[t.name])/base)
+		}
+		fmt.Printf("| %s | %.0f | %.2f | %.2f | %d | %s |\n", t.name, med(rate[t.name]), med(p50[t.name]), med(p99[t.name]), errs[t.name], ratio)
+	}
 }
