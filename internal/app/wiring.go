@@ -58,6 +58,8 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 	}
 	// end of message content: clamd ([virus]), then attachment blocking ([attachments])
 	checks = append(checks, contentChecks(cfg, log)...)
+	// MAIL FROM: SPF ([spf]; its result feeds DMARC and Authentication-Results)
+	checks = append(checks, spfChecks(cfg, deps, log)...)
 	// end of message: DKIM verification and DMARC ([dmarc]; DMARC needs "spf" and "dkim")
 	checks = append(checks, authChecks(cfg, deps, log, prob)...)
 	// SME envelope checks ([envelope]): whitelists, DNS lists, HELO, lists, first in their stages.

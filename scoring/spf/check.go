@@ -2,6 +2,7 @@ package spf
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"time"
 
@@ -146,6 +147,9 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 	ip := tx.Client.Addr
 	if !ip.IsValid() {
 		return nil // no client address (local submission): nothing to check
+	}
+	if c.cfg.Resolver == nil {
+		return errors.New("spf: no DNS resolver")
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Budget)
 	defer cancel()
