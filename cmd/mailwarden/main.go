@@ -44,6 +44,8 @@ func commands() []command {
 		{"dkim", "dkim keygen DOMAIN [--selector S] [--rsa-bits 2048|--ed25519]: make a signing key", cmdDKIM},
 		{"dns", "dns [DOMAIN]: print the DKIM, SPF and DMARC records to publish", cmdDNS},
 		{"dnsbl", "dnsbl [IP|DOMAIN ...]: DNSBL/RHSBL/URIBL status, and what the lists say now", cmdDNSBL},
+		{"learn", "learn --spam|--ham|--forget PATH... | --watch: train Bayes, like sa-learn", cmdLearn},
+		{"bayes", "bayes stats|reset|expire: the Bayes token database", cmdBayes},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println("mailwarden", version); return 0 }},
 	}
 }

@@ -108,6 +108,8 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 		Classifier: scoring.Classifier{LocalNetworks: nets, SubmissionDaemons: cfg.Profiles.SubmissionDaemons},
 		Logger:     log.Named("engine"),
 	}
+	// Bayes ([bayes]) last: its autolearn sorts every other check's symbols into header and body points.
+	checks = withBayes(cfg, deps, log, checks)
 	if len(problems) > 0 {
 		return nil, problems
 	}
