@@ -10,6 +10,7 @@ import (
 	"github.com/mailwarden/mailwarden/scoring/gtube"
 	"github.com/mailwarden/mailwarden/scoring/rules"
 	"github.com/mailwarden/mailwarden/scoring/sortspam"
+	"github.com/mailwarden/mailwarden/scoring/spamd"
 	"github.com/mailwarden/mailwarden/scoring/wblist"
 )
 
@@ -64,5 +65,18 @@ func sortModifier(cfg *config.Config) scoring.Modifier {
 	})
 }
 
-// spamdCheck is filled in when scoring/spamd lands.
-func spamdCheck(cfg *config.Config, log hclog.Logger) scoring.Check { return nil }
+// spamdCheck is the optional spamd backend ([spamd]); nil when disabled.
+func spamdCheck(cfg *config.Config, log hclog.Logger) scoring.Check {
+	s := cfg.Spamd
+	if !s.Enabled {
+		return nil
+	}
+	network, addr, err := config.ParseListen(s.Address)
+	if err != nil {
+		return nil // validate() already reported it
+	}
+	return spamd.New(spamd.Config{
+		Network: network, Address: addr, Timeout: s.Timeout.Duration, MaxSize: int64(s.MaxSize),
+		User: s.User, Weight: s.Weight, Profiles: profiles(s.Profiles), Logger: log.Named("spamd"),
+	})
+}
