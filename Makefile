@@ -9,7 +9,7 @@ RUNDIR    ?= $(CURDIR)/.run
 TESTFLAGS ?= -race -shuffle=on -timeout 20m
 FUZZTIME  ?= 30s
 
-.PHONY: all build run test test-deps unit fuzz bench bench-deps fmt vet clean
+.PHONY: all build run test test-deps unit fuzz bench bench-deps fmt vet clean install
 
 all: build
 
@@ -48,6 +48,27 @@ bench: build bench-deps
 
 bench-deps:
 	./scripts/install-test-deps.sh bench
+
+# Install binary, systemd unit, example config and rules; create the
+# mailwarden system user. An existing config is never overwritten.
+PREFIX  ?= /usr/local
+ETCDIR  ?= /etc/mailwarden
+UNITDIR ?= /etc/systemd/system
+install: build
+	install -D -m 0755 $(BIN)/mailwarden $(DESTDIR)$(PREFIX)/bin/mailwarden
+	install -D -m 0644 deploy/mailwarden.service $(DESTDIR)$(UNITDIR)/mailwarden.service
+	install -d -m 0750 $(DESTDIR)$(ETCDIR) $(DESTDIR)$(ETCDIR)/rules $(DESTDIR)$(ETCDIR)/dkim
+	[ -e $(DESTDIR)$(ETCDIR)/mailwarden.toml ] || install -m 0640 deploy/mailwarden.toml $(DESTDIR)$(ETCDIR)/mailwarden.toml
+	cp -r contrib/rules/. $(DESTDIR)$(ETCDIR)/rules/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/mailwarden
+	install -m 0644 README.md HACKING.md $(DESTDIR)$(PREFIX)/share/doc/mailwarden/
+	cp -r deploy/. $(DESTDIR)$(PREFIX)/share/doc/mailwarden/deploy/
+	if [ -z "$(DESTDIR)" ]; then \
+	  getent passwd mailwarden >/dev/null || useradd --system --home-dir /var/lib/mailwarden --shell /usr/sbin/nologin mailwarden; \
+	  chown -R root:mailwarden $(ETCDIR); chmod -R g+rX $(ETCDIR); chmod 0750 $(ETCDIR)/dkim; chown mailwarden:mailwarden $(ETCDIR)/dkim; \
+	  systemctl daemon-reload 2>/dev/null || true; \
+	  echo "installed; edit $(ETCDIR)/mailwarden.toml, then: systemctl enable --now mailwarden"; \
+	fi
 
 fmt:
 	gofmt -w .

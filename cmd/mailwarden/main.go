@@ -21,6 +21,7 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/app"
 	"github.com/mailwarden/mailwarden/internal/config"
+	"github.com/mailwarden/mailwarden/internal/sdnotify"
 	"github.com/mailwarden/mailwarden/scoring"
 )
 
@@ -120,13 +121,28 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log.Info("ready", "version", version, "config", *path)
+	// systemd (Type=notify): ready only now that every listener is up and
+	// the config and keys are loaded.
+	notify := sdnotify.FromEnv()
+	if err := notify.Ready(); err != nil {
+		log.Warn("systemd notification failed", "error", err)
+	}
+	stopWatchdog := make(chan struct{})
+	go notify.Watchdog(sdnotify.WatchdogInterval(), func() bool { return d.Engines().Load() != nil }, stopWatchdog)
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
-			_ = d.Reload()
+			notify.Reloading()
+			if err := d.Reload(); err != nil {
+				notify.Send("READY=1", "STATUS=reload failed; running the previous configuration")
+			} else {
+				notify.Send("READY=1", "STATUS=ready")
+			}
 			continue
 		}
+		notify.Stopping()
+		close(stopWatchdog)
 		log.Info("shutting down; draining sessions", "signal", sig.String(), "timeout", d.ShutdownTimeout())
 		ctx, cancel := context.WithTimeout(context.Background(), d.ShutdownTimeout())
 		err := d.Shutdown(ctx)
