@@ -204,6 +204,12 @@ func (c *Client) ioErr(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("clamd: %s: %w", what, ctx.Err())
 	}
+	// The connection's deadline is the context's: it may fire a moment
+	// before the context reports its own expiry.
+	var ne net.Error
+	if d, ok := ctx.Deadline(); ok && errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(d) {
+		return fmt.Errorf("clamd: %s: %w", what, context.DeadlineExceeded)
+	}
 	return fmt.Errorf("clamd: %s: %w", what, err)
 }
 
