@@ -128,13 +128,15 @@ func runWired(b *testing.B, cacheSize int, next func(i int) string) {
 //
 //   - warm: one message, recipient after recipient (Postfix's case for a
 //     multi-recipient message): cached connect..mail, rcpt stage only.
+//
 //   - new-message-warm-dns: each request a new message from the same
 //     client: every stage runs, DNS answers come from the resolver cache.
+//
 //   - cold: each request a new message from a new client address with the
 //     resolver cache off: every DNS query (two DNSBLs in parallel, SPF,
 //     the sender domain) goes to the loopback DNS server.
 //
-//	go test -run '^$' -bench BenchmarkPolicyWired -benchtime 3s ./policy/
+//     go test -run '^$' -bench BenchmarkPolicyWired -benchtime 3s ./policy/
 func BenchmarkPolicyWired(b *testing.B) {
 	b.Run("warm", func(b *testing.B) {
 		runWired(b, 10000, func(int) string { return wiredRequest("same", "198.51.100.7") })
