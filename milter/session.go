@@ -31,6 +31,9 @@ type session struct {
 	engine *scoring.Engine
 	// connDone is set once the connect and helo stages ran.
 	connDone bool
+	// rcptObserved is set once a recipient refusal of the current message
+	// was given to the observers.
+	rcptObserved bool
 }
 
 var _ gomilter.Milter = (*session)(nil)
@@ -125,6 +128,7 @@ func (s *session) MailFrom(from string, esmtpArgs string, m gomilter.Modifier) (
 			s.connDone = true
 		}
 		s.msg++
+		s.rcptObserved = false
 		tx := s.conn.NextMessage()
 		tx.Client = s.conn.Client
 		s.engine.Classify(tx)
@@ -159,7 +163,17 @@ func (s *session) RcptTo(rcptTo string, esmtpArgs string, m gomilter.Modifier) (
 		o := s.engine.RunStage(context.Background(), scoring.StageRcpt, s.tx)
 		s.tx.Rcpt = ""
 		if o.Forced != nil && o.Forced.Action >= scoring.Tempfail {
-			s.srv.log.Info("recipient refused", "qid", s.tx.QueueID, "rcpt", rcpt, "check", o.Forced.Check, "reason", o.Forced.Reason)
+			s.srv.log.Info("recipient refused", "qid", s.tx.QueueID, "client", s.tx.Client.Addr.String(), "from", "<"+s.tx.MailFrom+">",
+				"rcpt", rcpt, "check", o.Forced.Check, "reason", o.Forced.Reason)
+			if !s.rcptObserved {
+				// Statistics, metrics and karma see a refusal at RCPT once
+				// per message, with the refusing check's findings.
+				s.rcptObserved = true
+				v := s.engine.Verdict(s.tx)
+				v.Action, v.Reply, v.Forced, v.Reason = o.Forced.Action, o.Forced.Reply, o.Forced, o.Forced.Check+": "+o.Forced.Reason
+				v.Symbols = append(v.Symbols, o.Symbols...)
+				s.engine.Observe(context.Background(), s.tx, v)
+			}
 			// Refuse this recipient only; the transaction goes on.
 			return replyFor(o.Forced.Action, o.Forced.Reply), nil
 		}

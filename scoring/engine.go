@@ -29,6 +29,11 @@ type Options struct {
 	Profiles map[Profile]ProfileOverride
 	// Levels turn a score into an action.
 	Levels Levels
+	// Observers see every message's verdict, whatever its profile
+	// (metrics, statistics); they must be fast and must not panic.
+	Observers []Observer
+	// Timer, if set, is told each check's duration and outcome.
+	Timer CheckTimer
 	// Classifier sorts clients into profiles.
 	Classifier Classifier
 	Logger     hclog.Logger
@@ -310,11 +315,15 @@ func (e *Engine) runLayer(ctx context.Context, st Stage, tx *Transaction, layer 
 				defer close(p.done)
 				cctx, cancel := context.WithTimeout(ctx, e.opts.CheckTimeout)
 				defer cancel()
+				t0 := time.Now()
 				p.err, p.pan = safeRun(cctx, c, tx, r)
+				e.time(c, st, t0, p.err, p.pan)
 			}()
 			continue
 		}
+		t0 := time.Now()
 		err, pan := safeRun(ctx, c, tx, r)
+		e.time(c, st, t0, err, pan)
 		e.collect(tx, c, r, err, pan, out)
 	}
 	if len(blocking) == 0 {
@@ -343,6 +352,23 @@ func (e *Engine) runLayer(ctx context.Context, st Stage, tx *Transaction, layer 
 }
 
 var errTimeout = errors.New("time budget exceeded")
+
+// time reports a check's duration to the configured timer.
+func (e *Engine) time(c Check, st Stage, t0 time.Time, err error, pan any) {
+	if e.opts.Timer == nil {
+		return
+	}
+	outcome := "ok"
+	switch {
+	case pan != nil:
+		outcome = "panic"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, errTimeout):
+		outcome = "timeout"
+	case err != nil:
+		outcome = "error"
+	}
+	e.opts.Timer.CheckDone(c.Name(), st, time.Since(t0), outcome)
+}
 
 // panicError carries a recovered panic and its stack.
 type panicError struct {

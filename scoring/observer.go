@@ -43,4 +43,12 @@ func (e *Engine) Observe(ctx context.Context, tx *Transaction, v *Verdict) {
 			o.Observe(octx, tx, v)
 		}()
 	}
+	for _, o := range e.opts.Observers {
+		o.Observe(ctx, tx, v)
+	}
+}
+
+// CheckTimer receives how long each check took (metrics).
+type CheckTimer interface {
+	CheckDone(check string, stage Stage, d time.Duration, outcome string)
 }
