@@ -62,6 +62,8 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 	checks = append(checks, spfChecks(cfg, deps, log)...)
 	// end of message: DKIM verification and DMARC ([dmarc]; DMARC needs "spf" and "dkim")
 	checks = append(checks, authChecks(cfg, deps, log, prob)...)
+	// content scoring ([wblist] at end of headers; GTUBE, [rules], [spamd] at end of message)
+	checks = append(checks, spamChecks(cfg, log, prob)...)
 	// SME envelope checks ([envelope]): whitelists, DNS lists, HELO, lists, first in their stages.
 	checks = append(envelopeChecks(cfg, deps, log, prob), checks...)
 	// State checks ([load], [karma] first at connect; [rate_limit], [greylist] last at RCPT).
@@ -80,6 +82,8 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 		spamheaders.New(spamheaders.Config{
 			Enabled: cfg.Spam.Headers, SubjectTag: cfg.Spam.SubjectTag, SubjectPrefix: cfg.Spam.SubjectPrefix,
 		}),
+		// junk-folder sort header ([sorting], SME SortSpam)
+		sortModifier(cfg),
 		// outbound: disclaimer, then the signature over what leaves, then the archive copy
 		disclaimer.New(disclaimer.Config{
 			Enabled: cfg.Disclaimer.Enabled, Text: cfg.Disclaimer.Text, Domains: cfg.Disclaimer.Domains,
