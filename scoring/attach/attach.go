@@ -23,6 +23,7 @@
 //	ATTACH_ARCHIVE_BOMB      10.0  zip over max_files, max_recursion, max_ratio or max_expanded
 //	ATTACH_ARCHIVE_ENCRYPTED  1.0  password-protected zip member (scored, never refused)
 //	ATTACH_ARCHIVE_BAD        1.0  zip that cannot be read (scored, never refused)
+//	ATTACH_UNINSPECTED        3.0  MIME decoding limits hit, the rest not inspected (scored)
 //
 // Config: [attachments] enabled, action ("reject" or "score"), extensions,
 // block_content, archives, max_files, max_recursion, max_ratio, max_expanded,
@@ -48,6 +49,7 @@ const (
 	SymArchiveBomb    = "ATTACH_ARCHIVE_BOMB"
 	SymEncrypted      = "ATTACH_ARCHIVE_ENCRYPTED"
 	SymBadArchive     = "ATTACH_ARCHIVE_BAD"
+	SymUninspected    = "ATTACH_UNINSPECTED"
 )
 
 // DefaultExtensions are the executable and script types blocked by default:
@@ -135,6 +137,7 @@ func (c *Check) Symbols() []scoring.SymbolDef {
 		{Name: SymArchiveBomb, Weight: 10, Description: "Zip attachment over the archive limits (possible archive bomb)"},
 		{Name: SymEncrypted, Weight: 1, Description: "Password-protected file inside a zip attachment"},
 		{Name: SymBadArchive, Weight: 1, Description: "Zip attachment that cannot be read"},
+		{Name: SymUninspected, Weight: 3, Description: "MIME limits cut the decoding short; later attachments not inspected"},
 	}
 }
 
@@ -192,6 +195,12 @@ func (c *Check) Run(_ context.Context, tx *scoring.Transaction, r *scoring.Resul
 			continue
 		}
 		files = append(files, File{Name: pt.Filename, Data: pt.Data, Truncated: pt.Truncated})
+	}
+	if p.Truncated {
+		// The decoder stopped at one of its limits (internal/mime MaxParts,
+		// MaxDecodedBytes, MaxDepth): what lies beyond was not inspected.
+		// Scored, not refused: clamd still scans the whole message.
+		r.Add(SymUninspected)
 	}
 	findings := c.Inspect(files)
 	var refuse *Finding

@@ -264,6 +264,14 @@ func mail(parts ...string) string {
 	return b.String()
 }
 
+func manyParts(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = attachment("a.txt", "text/plain", []byte("x"))
+	}
+	return out
+}
+
 func attachment(name, ctype string, data []byte) string {
 	enc := base64.StdEncoding.EncodeToString(data)
 	var lines []string
@@ -291,6 +299,7 @@ func TestEngine(t *testing.T) {
 		{"exe", mail(attachment("setup.exe", "application/octet-stream", []byte("x"))), true, scoring.Reject, `"setup.exe"`, SymBlockedExt},
 		{"disguised", mail(attachment("holiday.jpg", "image/jpeg", pe())), true, scoring.Reject, `"holiday.jpg"`, SymExecutable},
 		{"in zip", mail(attachment("docs.zip", "application/zip", mkzip(t, member{"doc.pdf.lnk", []byte("x"), false}))), true, scoring.Reject, `"docs.zip/doc.pdf.lnk"`, SymArchiveBlocked},
+		{"past the MIME part limit", mail(manyParts(520)...), true, scoring.Accept, "", SymUninspected},
 		{"score mode", mail(attachment("setup.exe", "application/octet-stream", []byte("x"))), false, scoring.Tag, "", SymBlockedExt},
 	}
 	for _, tt := range tests {
