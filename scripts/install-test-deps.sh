@@ -15,6 +15,8 @@ want postfix redis-server clamav-daemon clamav opendkim opendkim-tools
 want util-linux
 # xmllint validates DMARC aggregate reports against the RFC 7489 schema.
 want libxml2-utils
+# spamd (spamassassin 4) for scoring/spamd's test against a real spamd.
+want spamassassin spamd spamc
 if [ "${1:-}" = "bench" ]; then
   want spamassassin spamc rspamd opendkim
 fi
