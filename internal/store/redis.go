@@ -225,11 +225,22 @@ func (s *Redis) Update(ctx context.Context, key string, fn func(old []byte) ([]b
 func (s *Redis) Scan(ctx context.Context, prefix string, fn func(key string, val []byte) error) error {
 	pattern := globEscape(s.k(prefix)) + "*"
 	var cursor uint64
+	// SCAN may return a key more than once (when the keyspace is rehashed
+	// during the scan); each key is reported once.
+	seen := make(map[string]bool)
 	for {
 		keys, next, err := s.c.Scan(ctx, cursor, pattern, scanCount).Result()
 		if err != nil {
 			return err
 		}
+		fresh := keys[:0]
+		for _, k := range keys {
+			if !seen[k] {
+				seen[k] = true
+				fresh = append(fresh, k)
+			}
+		}
+		keys = fresh
 		if len(keys) > 0 {
 			vals, err := s.c.MGet(ctx, keys...).Result()
 			if err != nil {
