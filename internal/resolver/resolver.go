@@ -206,14 +206,14 @@ func (r *Resolver) resolve(ctx context.Context, fqdn string, qtype uint16, depth
 	if err := ctx.Err(); err != nil {
 		return nil, ctxError(fqdn, err)
 	}
+	key := cacheKey{name: fqdn, qtype: qtype}
+	if e, ok := r.cache.get(key, r.now()); ok {
+		return r.finish(ctx, fqdn, qtype, e.rcode, e.rrs, true, depth)
+	}
 	if !validName(fqdn) {
 		// RFC 1035 2.3.4: a label longer than 63 octets or a name longer
 		// than 255 cannot exist.
 		return &Answer{Rcode: dns.RcodeNameError}, notFound(fqdn, "")
-	}
-	key := cacheKey{name: fqdn, qtype: qtype}
-	if e, ok := r.cache.get(key, r.now()); ok {
-		return r.finish(ctx, fqdn, qtype, e.rcode, e.rrs, true, depth)
 	}
 	v, err := r.flight.do(ctx, key, func() (any, error) {
 		// The query runs detached from the first caller's context so that
@@ -404,6 +404,9 @@ func validName(fqdn string) bool {
 // the question and the answer's owner names compare equal.
 func canonical(name string) string {
 	name = strings.ToLower(dns.Fqdn(name))
+	if plainName(name) {
+		return name
+	}
 	buf := make([]byte, 256)
 	n, err := dns.PackDomainName(name, buf, 0, nil, false)
 	if err != nil {
@@ -414,6 +417,17 @@ func canonical(name string) string {
 		return name
 	}
 	return strings.ToLower(out)
+}
+
+// plainName reports whether a name has only bytes that need no escaping.
+func plainName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '*') {
+			return false
+		}
+	}
+	return !strings.Contains(s, "..")
 }
 
 func trimDot(s string) string { return strings.TrimSuffix(s, ".") }
@@ -453,11 +467,17 @@ func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error)
 	}
 	out := make([]string, 0, len(a.Records))
 	for _, rr := range a.Records {
+		// The records may be the cache's: never modify them.
 		parts := rr.(*dns.TXT).Txt
-		for i, p := range parts {
-			parts[i] = txtUnescape(p)
+		if len(parts) == 1 {
+			out = append(out, txtUnescape(parts[0]))
+			continue
 		}
-		out = append(out, strings.Join(parts, ""))
+		var b strings.Builder
+		for _, p := range parts {
+			b.WriteString(txtUnescape(p))
+		}
+		out = append(out, b.String())
 	}
 	return out, nil
 }

@@ -382,3 +382,18 @@ func TestTXTRawBytes(t *testing.T) {
 		t.Fatalf("LookupTXT = %q, %v; want %q", got, err, raw+"tail")
 	}
 }
+
+// TestTXTCachedNotModified: reading an escaped TXT record twice (the second
+// time from the cache) gives the same bytes.
+func TestTXTCachedNotModified(t *testing.T) {
+	s := dnstest.New(t)
+	raw := `back\slash \\ and "quotes"` + "\x01"
+	s.Add(dnstest.TXT("esc.example.com", 300, raw))
+	r := s.Resolver(t)
+	for i := 0; i < 3; i++ {
+		got, err := r.LookupTXT(context.Background(), "esc.example.com")
+		if err != nil || len(got) != 1 || got[0] != raw {
+			t.Fatalf("read %d: %q, %v; want %q", i, got, err, raw)
+		}
+	}
+}
