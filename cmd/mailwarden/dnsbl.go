@@ -75,6 +75,9 @@ func cmdDNSBL(args []string, stdout, stderr io.Writer) int {
 			for _, e := range errs {
 				fmt.Fprintln(stderr, e)
 			}
+			for i := range zones {
+				zones[i].Reject = true // fetch the lists' TXT explanations too
+			}
 			for _, h := range dnsbl.Lookup(context.Background(), res, hclog.NewNullLogger(), l.Budget.Duration, qs, zones) {
 				line := fmt.Sprintf("%s %s: %s", h.Subject, h.Zone.Name, h.Status)
 				if len(h.Meanings) > 0 {

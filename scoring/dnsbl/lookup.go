@@ -48,8 +48,8 @@ const maxTXT = 200
 // Lookup asks every zone about every query, all in parallel, and waits at
 // most budget: cold latency is one round trip, not the sum over lists. A
 // lookup that has not answered when the budget is spent is reported as
-// Timeout. For listed subjects the list's TXT record is fetched within what
-// remains of the budget, for the reject text.
+// Timeout. For subjects listed by a list in reject mode, the list's TXT
+// record is fetched within what remains of the budget, for the reject text.
 func Lookup(ctx context.Context, res *resolver.Resolver, log hclog.Logger, budget time.Duration, queries []Query, zones []Zone) []Hit {
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
@@ -83,8 +83,10 @@ func Lookup(ctx context.Context, res *resolver.Resolver, log hclog.Logger, budge
 				switch {
 				case v.Listed:
 					h.Status, h.Meanings = Listed, v.Meanings
-					if txt := explain(ctx, res, h.Query); txt != "" {
-						h.Detail = txt
+					// The TXT explanation is only for a reject text: a
+					// scoring list costs one round trip, not two.
+					if h.Zone.Reject {
+						h.Detail = explain(ctx, res, h.Query)
 					}
 				case v.Error != "":
 					h.Status, h.Detail = Failed, v.Error
