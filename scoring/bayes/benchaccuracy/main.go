@@ -33,7 +33,8 @@ func main() {
 	testFrac := flag.Float64("test", 0.4, "share of duplicate clusters held out for testing")
 	bigrams := flag.Bool("bigrams", true, "tokenize sparse bigrams")
 	sa := flag.Bool("sa", true, "also train and run SpamAssassin (spamd/spamc, sa-learn)")
-	rules := flag.String("rules", "", "mailwarden config file for the full score (Bayes + default rules); empty: from the repository's deploy/ file")
+	tune := flag.Bool("tune", false, "train in memory and print accuracy for a grid of classifier constants, then exit")
+	rulesDir := flag.String("rules", "contrib/rules", "the default rules for the full score (Bayes + default rules)")
 	flag.Parse()
 	if *corpus == "" {
 		fmt.Fprintln(os.Stderr, "usage: benchaccuracy -corpus DIR [-work DIR] [-sa=false]")
@@ -49,7 +50,7 @@ func main() {
 	if err := os.MkdirAll(*work, 0o755); err != nil {
 		fatal(err)
 	}
-	r := &run{work: *work, tok: bayes.Tokenizer{Bigrams: *bigrams}, out: os.Stdout, rulesConfig: *rules}
+	r := &run{work: *work, tok: bayes.Tokenizer{Bigrams: *bigrams}, out: os.Stdout, rulesDir: *rulesDir, tuneOnly: *tune}
 	if err := r.main(*corpus, *seed, *testFrac, *sa); err != nil {
 		fatal(err)
 	}
@@ -61,10 +62,11 @@ func fatal(err error) {
 }
 
 type run struct {
-	work        string
-	tok         bayes.Tokenizer
-	out         io.Writer
-	rulesConfig string
+	work     string
+	tok      bayes.Tokenizer
+	out      io.Writer
+	rulesDir string
+	tuneOnly bool
 
 	train, test []*sample
 	systems     []system
@@ -114,6 +116,10 @@ func (r *run) main(corpus string, seed uint64, testFrac float64, withSA bool) er
 	r.notes = append(r.notes, fmt.Sprintf("train: %d spam + %d ham; test: %d spam + %d ham", trs, trh, tes, teh))
 	logf("split: train %d spam %d ham, test %d spam %d ham (%d dup clusters, %d msgs)", trs, trh, tes, teh, dc, dm)
 
+	if r.tuneOnly {
+		r.tune()
+		return nil
+	}
 	if err := r.mailwarden(); err != nil {
 		return err
 	}
