@@ -27,7 +27,9 @@ func addTXT(t *testing.T, s *dnstest.Server, name, value string) {
 }
 
 // parseMsg parses a message (LF or CRLF).
-func parseMsg(t *testing.T, raw []byte) *message.Message {
+func parseMsg(t *testing.T, raw []byte) *message.Message { return parseMsgB(t, raw) }
+
+func parseMsgB(t testing.TB, raw []byte) *message.Message {
 	t.Helper()
 	m, err := message.Parse(bytes.NewReader(raw), 1<<20, t.TempDir())
 	if err != nil {

@@ -3,7 +3,7 @@
 // List), relaxed and strict identifier alignment for SPF and DKIM, p=, sp=
 // and pct=, and SME's reject settings:
 //
-//   - DMARCReject ([dmarc] reject, on by default as in SME 10): a message
+//   - DMARCReject ([dmarc] reject, on by default): a message
 //     that fails DMARC under p=reject is refused at end of data with
 //     "550 5.7.1"; under p=quarantine it is quarantined, tagged or left
 //     alone as [dmarc] quarantine_action says. Off: only symbols and scores.
