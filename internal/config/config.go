@@ -146,6 +146,12 @@ var smeNames = map[string]string{
 	"sensitivity":    "spam.sensitivity",
 	"subjecttag":     "spam.subject_tag",
 	"maxmessagesize": "limits.max_message_size",
+	"rbllist":        "envelope.dnsbl.zones",
+	"sbllist":        "envelope.rhsbl.zones",
+	"ubllist":        "envelope.uribl.zones",
+	"dnsbl":          "envelope.dnsbl.enabled",
+	"rhsbl":          "envelope.rhsbl.enabled",
+	"helopolicy":     "envelope.helo.policy",
 }
 
 // Line returns the line a dotted key was set on, or 0.

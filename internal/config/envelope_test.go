@@ -20,7 +20,7 @@ func TestEnvelopeValidation(t *testing.T) {
 		{"badmailfromto pair", "[envelope.lists]\nbadmailfromto = [[\"a@b\"]]\n", "envelope.lists.badmailfromto: entry 1: want a [sender, recipient] pair"},
 		{"whitelisthosts", "[envelope.lists]\nwhitelisthosts = [\"192.0.2.0/33\"]\n", "envelope.lists.whitelisthosts: invalid network"},
 		{"internal", "[envelope.internal]\nrecipients = [\"a@b@c\"]\n", "envelope.internal.recipients: entry 1"},
-		{"unknown key", "[envelope.dnsbl]\nrbllist = [\"x.y\"]\n", "envelope.dnsbl.rbllist: unknown key"},
+		{"unknown key with SME hint", "[envelope.dnsbl]\nrbllist = [\"x.y\"]\n", "envelope.dnsbl.rbllist: unknown key (SME's rbllist is \"envelope.dnsbl.zones\" here)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
