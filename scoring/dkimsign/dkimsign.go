@@ -36,6 +36,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"mime"
 	"net/mail"
 	"strings"
 
@@ -226,9 +227,16 @@ func (s *Signer) userMay(user, addr, domain string) bool {
 	return false
 }
 
+// addressParser accepts display names in any charset: only the address
+// matters here, and net/mail alone knows three charsets (a From such as
+// "=?iso-2022-jp?B?...?= <a@example.com>" would otherwise go unsigned).
+var addressParser = mail.AddressParser{WordDecoder: &mime.WordDecoder{
+	CharsetReader: func(_ string, r io.Reader) (io.Reader, error) { return r, nil },
+}}
+
 // fromAddress returns the single author address of a From value.
 func fromAddress(v string) (string, error) {
-	list, err := mail.ParseAddressList(v)
+	list, err := addressParser.ParseList(v)
 	if err != nil {
 		return "", err
 	}

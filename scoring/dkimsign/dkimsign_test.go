@@ -227,7 +227,8 @@ func TestSignDecisions(t *testing.T) {
 		{"unlisted login domain", nil, scoring.ProfileAuthenticated, false, "carol@example.com", "carol@example.com", "signed d=example.com s=nov2026,ed2026"},
 		{"unlisted bare login", nil, scoring.ProfileAuthenticated, false, "dave", "dave@example.com", "not signed: From domain example.com not allowed for user dave"},
 		{"unlisted any", func(c *Config) { c.Unlisted = UnlistedAny }, scoring.ProfileAuthenticated, false, "dave", "dave@example.com", "signed d=example.com s=nov2026,ed2026"},
-		{"two authors", nil, scoring.ProfileLocal, false, "", "a@example.com, b@example.org", "not signed: unparsable From: 2 author addresses"},
+		{"display name in another charset", nil, scoring.ProfileLocal, false, "", "=?iso-2022-jp?B?GyRCJTUlcyVXJWsbKEI=?= <x@example.com>", "signed d=example.com s=nov2026,ed2026"},
+		{"two From addresses", nil, scoring.ProfileLocal, false, "", "a@example.com, b@example.org", "not signed: unparsable From: 2 author addresses"},
 		{"no domains listed: own keys only", func(c *Config) { c.Domains = nil }, scoring.ProfileLocal, false, "", "x@example.net", "not signed: From domain example.net is not one we sign for"},
 		{"per-domain key override", func(c *Config) {
 			c.Policies = map[string]DomainPolicy{"example.com": {Keys: c.Keys.Default}}
