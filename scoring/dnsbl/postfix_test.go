@@ -119,6 +119,13 @@ func TestPostfixEnvelope(t *testing.T) {
 				t.Errorf("unresolvable sender: %v, want %d at rcpt", unres, code)
 			}
 
+			// HELO policy (lenient): an address literal that is not the
+			// client's address is forged.
+			forged := pf.SendMany(t, "[10.9.9.9]", []testenv.Mail{{From: "alice@clean.mailwarden.test", Rcpts: []string{"bob@example.org"}, Data: msg("alice@clean.mailwarden.test")}})[0]
+			if forged.Stage != "rcpt" || forged.Code != code || !strings.Contains(forged.Text, "HELO/EHLO [10.9.9.9] refused: address 10.9.9.9 is not yours (127.0.0.1)") {
+				t.Errorf("forged HELO: %v, want %d at rcpt", forged, code)
+			}
+
 			listLoopback(t, zones)
 			listed := pf.Send(t, "alice@clean.mailwarden.test", []string{"bob@example.org"}, msg("alice@clean.mailwarden.test"))
 			if listed.Stage != "rcpt" || listed.Code != 554 || !strings.Contains(listed.Text, "Blocked by bl.mailwarden.test: test listing of 127.0.0.1") {
