@@ -27,6 +27,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"mime"
 	"net/mail"
 	"strings"
 
@@ -80,6 +81,11 @@ func New(cfg Config) *Modifier {
 // Name implements scoring.Modifier.
 func (m *Modifier) Name() string { return "disclaimer" }
 
+// fromParser accepts display names in any charset (only the address is used).
+var fromParser = mail.AddressParser{WordDecoder: &mime.WordDecoder{
+	CharsetReader: func(_ string, r io.Reader) (io.Reader, error) { return r, nil },
+}}
+
 // Modify implements scoring.Modifier.
 func (m *Modifier) Modify(_ context.Context, tx *scoring.Transaction, v *scoring.Verdict, c *scoring.Changes) error {
 	if !m.cfg.Enabled || tx.Message == nil || !(tx.NonSMTP || tx.Profile.Outbound()) {
@@ -98,7 +104,7 @@ func (m *Modifier) Modify(_ context.Context, tx *scoring.Transaction, v *scoring
 	}
 	h := c.ApplyHeaders(tx.Message.Header)
 	domain := tx.SenderDomain()
-	if list, err := mail.ParseAddressList(h.Get("From")); err == nil && len(list) == 1 {
+	if list, err := fromParser.ParseList(h.Get("From")); err == nil && len(list) == 1 {
 		domain = scoring.DomainOf(list[0].Address)
 	}
 	text, ok := m.cfg.Domains[domain]
