@@ -49,6 +49,12 @@ bench: build bench-deps
 bench-deps:
 	./scripts/install-test-deps.sh bench
 
+# Bayes accuracy on the SpamAssassin public corpus, side by side with
+# SpamAssassin (see BENCHMARKS.md, "Bayes accuracy").
+.PHONY: bench-accuracy
+bench-accuracy:
+	./scripts/bench-accuracy.sh
+
 # Install binary, systemd unit, example config and rules; create the
 # mailwarden system user. An existing config is never overwritten.
 PREFIX  ?= /usr/local
