@@ -1,14 +1,10 @@
 package clamd_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
-	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -51,45 +47,34 @@ func BenchmarkScan(b *testing.B) {
 	}
 }
 
-// BenchmarkScanSession measures the same scans over one IDSESSION
-// connection, to see what a persistent session would save per message.
+// BenchmarkScanSession measures the same scans through ScanOpen with
+// persistent IDSESSION connections.
 func BenchmarkScanSession(b *testing.B) {
 	srv := clamdtest.Start(b)
+	c := srv.Client(30 * time.Second)
+	c.Sessions = 4
+	defer c.Close()
 	for _, size := range []int{4 << 10, 64 << 10, 1 << 20} {
 		data := benchData(size)
+		open := func() io.Reader { return bytes.NewReader(data) }
 		b.Run(fmt.Sprintf("size=%dKiB", size>>10), func(b *testing.B) {
-			conn, err := net.Dial("tcp", srv.Addr)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer conn.Close()
-			br := bufio.NewReader(conn)
-			io.WriteString(conn, "zIDSESSION\x00")
 			b.SetBytes(int64(size))
 			for b.Loop() {
-				if err := instream(conn, data); err != nil {
-					b.Fatal(err)
-				}
-				reply, err := br.ReadString(0)
-				if err != nil || !strings.HasSuffix(reply, "stream: OK\x00") {
-					b.Fatalf("%q %v", reply, err)
+				if res, err := c.ScanOpen(context.Background(), open); err != nil || res.Infected {
+					b.Fatal(res, err)
 				}
 			}
-			io.WriteString(conn, "zEND\x00")
+		})
+		b.Run(fmt.Sprintf("parallel/size=%dKiB", size>>10), func(b *testing.B) {
+			b.SetBytes(int64(size))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := c.ScanOpen(context.Background(), open); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
 		})
 	}
-}
-
-func instream(w io.Writer, data []byte) error {
-	var buf bytes.Buffer
-	buf.WriteString("zINSTREAM\x00")
-	for len(data) > 0 {
-		n := min(len(data), 64<<10)
-		binary.Write(&buf, binary.BigEndian, uint32(n))
-		buf.Write(data[:n])
-		data = data[n:]
-	}
-	buf.Write([]byte{0, 0, 0, 0})
-	_, err := w.Write(buf.Bytes())
-	return err
 }

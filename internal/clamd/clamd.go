@@ -16,8 +16,9 @@
 // a deadline from its context and the client's Timeout.
 //
 // Connections: clamd serves one command per connection unless the client
-// opens an IDSESSION. A fresh connection per scan is the default; see
-// BENCHMARKS.md ("Virus scanning") for what a persistent session would buy.
+// opens an IDSESSION. Scan uses a fresh connection; ScanOpen with Sessions
+// set reuses persistent sessions (session.go). BENCHMARKS.md ("Virus
+// scanning") has what each costs.
 package clamd
 
 import (
@@ -30,6 +31,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -60,6 +62,12 @@ type Client struct {
 	Timeout time.Duration
 	// ChunkSize is the INSTREAM chunk size.
 	ChunkSize int
+	// Sessions > 0 keeps up to that many idle IDSESSION connections for
+	// ScanOpen to reuse; 0 opens a connection per scan.
+	Sessions int
+
+	poolOnce sync.Once
+	pool     *pool
 }
 
 // New returns a client for an address written "unix:/path", "inet:host:port",

@@ -230,7 +230,7 @@ func TestScanRealClamd(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cc := *c
+			cc := srv.Client(10 * time.Second)
 			if tt.chunk > 0 {
 				cc.ChunkSize = tt.chunk
 			}
@@ -258,6 +258,30 @@ func TestScanRealClamd(t *testing.T) {
 		res, err := uc.Scan(ctx, bytes.NewReader(mailWith("a.bin", eicar)))
 		if err != nil || !res.Infected {
 			t.Fatalf("got %+v %v", res, err)
+		}
+	})
+
+	t.Run("sessions", func(t *testing.T) {
+		sc := srv.Client(10 * time.Second)
+		sc.Sessions = 2
+		defer sc.Close()
+		msgs := [][]byte{mailWith("a.bin", eicar), []byte("clean"), zipOf(t, "x.txt", eicar), nil}
+		for i := 0; i < 12; i++ {
+			data := msgs[i%len(msgs)]
+			res, err := sc.ScanOpen(ctx, func() io.Reader { return bytes.NewReader(data) })
+			if err != nil {
+				t.Fatalf("scan %d: %v", i, err)
+			}
+			if want := i%2 == 0; res.Infected != want {
+				t.Fatalf("scan %d: infected %v, want %v", i, res.Infected, want)
+			}
+		}
+		// A restarted clamd has dropped the idle sessions; the next scan
+		// must notice and retry on a new connection.
+		srv.Restart(t)
+		res, err := sc.ScanOpen(ctx, func() io.Reader { return bytes.NewReader(eicar) })
+		if err != nil || !res.Infected {
+			t.Fatalf("after clamd dropped the session: %+v %v", res, err)
 		}
 	})
 

@@ -47,6 +47,8 @@ type Server struct {
 	// Socket is clamd's unix socket (LocalSocket), served beside Addr.
 	Socket string
 	Dir    string
+	bin    string
+	conf   string
 	cmd    *exec.Cmd
 	done   chan struct{}
 
@@ -94,8 +96,17 @@ func Start(t testing.TB) *Server {
 		// files either way.
 		os.Chmod(dir, 0o755)
 	}
-	cmd := exec.Command(bin, "-c", conf)
-	out, err := os.Create(filepath.Join(dir, "clamd.out"))
+	s := &Server{Addr: "127.0.0.1:" + port, Socket: filepath.Join(dir, "clamd.sock"), Dir: dir, bin: bin, conf: conf}
+	t.Cleanup(s.Stop)
+	s.start(t)
+	return s
+}
+
+// start runs clamd and waits for PING/PONG.
+func (s *Server) start(t testing.TB) {
+	t.Helper()
+	cmd := exec.Command(s.bin, "-c", s.conf)
+	out, err := os.OpenFile(filepath.Join(s.Dir, "clamd.out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,9 +114,11 @@ func Start(t testing.TB) *Server {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting clamd: %v", err)
 	}
-	s := &Server{Addr: "127.0.0.1:" + port, Socket: filepath.Join(dir, "clamd.sock"), Dir: dir, cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); out.Close(); close(s.done) }()
-	t.Cleanup(s.Stop)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); out.Close(); close(done) }()
+	s.mu.Lock()
+	s.cmd, s.done, s.stopped = cmd, done, false
+	s.mu.Unlock()
 
 	c := s.Client(2 * time.Second)
 	deadline := time.Now().Add(StartTimeout)
@@ -114,10 +127,10 @@ func Start(t testing.TB) *Server {
 		err := c.Ping(ctx)
 		cancel()
 		if err == nil {
-			break
+			return
 		}
 		select {
-		case <-s.done:
+		case <-done:
 			t.Fatalf("clamd exited during start: %s", s.Log())
 		default:
 		}
@@ -126,7 +139,14 @@ func Start(t testing.TB) *Server {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return s
+}
+
+// Restart stops clamd and starts it again on the same address, as a
+// package upgrade or a crash and restart would.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop()
+	s.start(t)
 }
 
 // Client returns a client for this clamd.
@@ -148,7 +168,7 @@ func (s *Server) Log() string {
 func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopped {
+	if s.stopped || s.cmd == nil {
 		return
 	}
 	s.stopped = true
