@@ -102,3 +102,92 @@ func TestPostfixPolicyEndToEnd(t *testing.T) {
 		t.Errorf("daemon log lacks the refusal / penalty lines:\n%s", log)
 	}
 }
+
+// TestPostfixGreylisting: DEFER_IF_PERMIT through a real Postfix, then the
+// retry after the delay passes.
+func TestPostfixGreylisting(t *testing.T) {
+	dns := dnstest.New(t)
+	dns.AddRR(t, "example.com. 60 IN A 192.0.2.1")
+	d := testenv.StartDaemon(t, fmt.Sprintf(`
+[server]
+policy_listen = "{{POLICY}}"
+state_dir = "{{STATE}}"
+[profiles]
+local_networks = []
+[dns]
+servers = ["%s"]
+[greylist]
+enabled = true
+delay = "2s"
+retry_window = "1h"
+`, dns.Addr()))
+	pf := testenv.StartPostfix(t, testenv.PostfixOptions{PolicyService: d.Policy})
+	send := func(rcpt string) testenv.SendResult {
+		return pf.Send(t, "alice@example.com", []string{rcpt}, mail("greylist "+rcpt))
+	}
+	steps := []struct {
+		name  string
+		sleep time.Duration
+		rcpt  string
+		code  int
+	}{
+		{"first attempt deferred", 0, "bob@example.org", 450},
+		{"immediate retry deferred", 0, "bob@example.org", 450},
+		{"retry after the delay accepted", 2500 * time.Millisecond, "bob@example.org", 250},
+		{"known triplet accepted at once", 0, "bob@example.org", 250},
+		{"new recipient deferred", 0, "carol@example.org", 450},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			time.Sleep(st.sleep)
+			r := send(st.rcpt)
+			if r.Code != st.code {
+				t.Fatalf("got %v, want %d\n%s", r, st.code, pf.Log())
+			}
+			if r.Code == 450 && (r.Stage != "rcpt" || !strings.Contains(r.Text, "4.7.1") || !strings.Contains(r.Text, "Greylisted, please try again in")) {
+				t.Fatalf("deferral reply %v", r)
+			}
+		})
+	}
+}
+
+// TestPostfixRateLimit: a local sender over its hourly message limit is
+// deferred at RCPT, loudly; other senders are not.
+func TestPostfixRateLimit(t *testing.T) {
+	d := testenv.StartDaemon(t, `
+[server]
+policy_listen = "{{POLICY}}"
+state_dir = "{{STATE}}"
+[profiles]
+local_networks = ["127.0.0.0/8"]
+[rate_limit]
+enabled = true
+messages_per_hour = 2
+recipients_per_hour = 0
+`)
+	pf := testenv.StartPostfix(t, testenv.PostfixOptions{PolicyService: d.Policy})
+	steps := []struct {
+		from string
+		code int
+	}{
+		{"www-data@example.com", 250},
+		{"www-data@example.com", 250},
+		{"www-data@example.com", 450},
+		{"www-data@example.com", 450},
+		{"alice@example.com", 250},
+	}
+	for i, st := range steps {
+		t.Run(fmt.Sprintf("%d_%s", i+1, st.from), func(t *testing.T) {
+			r := pf.Send(t, st.from, []string{"someone@example.org"}, mail(fmt.Sprint("form ", i)))
+			if r.Code != st.code {
+				t.Fatalf("got %v, want %d\n%s", r, st.code, pf.Log())
+			}
+			if r.Code == 450 && !strings.Contains(r.Text, "4.7.1 ") {
+				t.Fatalf("deferral reply %v", r)
+			}
+		})
+	}
+	if log := d.Log(); !strings.Contains(log, "OUTBOUND RATE LIMIT EXCEEDED") || !strings.Contains(log, "account=sender:www-data@example.com") {
+		t.Errorf("no loud log line naming the account:\n%s", log)
+	}
+}
