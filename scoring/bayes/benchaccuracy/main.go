@@ -211,23 +211,26 @@ func (r *run) mailwarden() error {
 	var sys system
 	sys.Name = "mailwarden Bayes alone (probability)"
 	sys.Threshold, sys.Level = 0.9, "p ≥ 0.9"
-	var times []float64
+	var times, ttimes []float64
 	var bsym system
 	bsym.Name = "mailwarden Bayes alone (BAYES_xx symbol score)"
 	for _, s := range r.test {
 		t0 := time.Now()
 		toks := r.tok.Tokens(bayes.Extract(s.Msg))
-		j, err := chk.Classify(ctx, toks, bayes.Hashes(toks))
+		hashes := bayes.Hashes(toks)
+		t1 := time.Now()
+		j, err := chk.Classify(ctx, toks, hashes)
 		if err != nil {
 			return err
 		}
-		times = append(times, float64(time.Since(t0).Microseconds())/1000)
+		ttimes = append(ttimes, float64(t1.Sub(t0).Microseconds())/1000)
+		times = append(times, float64(time.Since(t1).Microseconds())/1000)
 		sys.Scores = append(sys.Scores, scored{Spam: s.Spam, Group: s.Group, Score: j.Prob})
 		w := symbolScore(j.Prob)
 		bsym.Scores = append(bsym.Scores, scored{Spam: s.Spam, Group: s.Group, Score: w})
 	}
-	r.notes = append(r.notes, fmt.Sprintf("mailwarden classification (tokenize + store lookup + combine, per message): median %.2f ms, p99 %.2f ms, max %.2f ms",
-		percentile(times, 0.5), percentile(times, 0.99), percentile(times, 1)))
+	r.notes = append(r.notes, fmt.Sprintf("mailwarden classification, store lookup + combine per message: median %.3f ms, p99 %.3f ms, max %.2f ms; MIME decoding + tokenizing before it: median %.2f ms, p99 %.2f ms",
+		percentile(times, 0.5), percentile(times, 0.99), percentile(times, 1), percentile(ttimes, 0.5), percentile(ttimes, 0.99)))
 	r.systems = append(r.systems, sys)
 	bsym.Threshold, bsym.Level = 3.0, "BAYES_95 or above (≥ 3.0)"
 	r.systems = append(r.systems, bsym)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -109,6 +110,8 @@ func (r *run) spamassassin() error {
 	}
 	spamd := exec.Command("spamd", "--local", "--siteconfigpath="+conf, "--nouser-config", "--listen=127.0.0.1:"+strconv.Itoa(port),
 		"--max-children=2", "--min-children=2", "--username=nobody", "--syslog=stderr", "--pidfile="+filepath.Join(dir, "spamd.pid"))
+	// spamd goes when we go, even if we are killed.
+	spamd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	var spamdLog bytes.Buffer
 	spamd.Stdout, spamd.Stderr = &spamdLog, &spamdLog
 	if err := spamd.Start(); err != nil {
