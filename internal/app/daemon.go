@@ -14,9 +14,11 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mailwarden/mailwarden/internal/config"
+	"github.com/mailwarden/mailwarden/internal/metrics"
 	"github.com/mailwarden/mailwarden/milter"
 	"github.com/mailwarden/mailwarden/policy"
 	"github.com/mailwarden/mailwarden/scoring"
+	"github.com/mailwarden/mailwarden/scoring/bayes"
 )
 
 // NewLogger builds the process logger from the [log] section.
@@ -63,6 +65,17 @@ func NewDaemon(path string, log hclog.Logger) (*Daemon, error) {
 	if d.deps.Store, err = OpenStore(cfg); err != nil {
 		return nil, err
 	}
+	// Metrics count verdicts, check latency, DNS, store errors and Bayes.
+	d.deps.Metrics = metrics.New()
+	d.deps.Store = d.deps.Metrics.WrapStore(d.deps.Store)
+	if r := d.deps.Resolver; r != nil {
+		d.deps.Metrics.WatchDNS(func() metrics.DNSStats {
+			st := r.Stats()
+			return metrics.DNSStats{Queries: st.Queries, CacheHits: st.CacheHits, Errors: st.Errors}
+		})
+	}
+	bdb := bayes.NewDB(d.deps.Store)
+	d.deps.Metrics.WatchBayes(bdb.Totals)
 	e, err := BuildEngine(cfg, d.deps)
 	if err != nil {
 		d.deps.Store.Close()
@@ -79,6 +92,9 @@ func (d *Daemon) Engines() *scoring.Current { return &d.engines }
 // Start opens the listeners and serves in the background.
 func (d *Daemon) Start() error {
 	cfg := d.cfg
+	if err := d.startMetrics(cfg); err != nil {
+		return err
+	}
 	if cfg.Server.MilterListen != "" {
 		ln, err := Listen(cfg.Server.MilterListen, cfg.Server.SocketMode)
 		if err != nil {
@@ -110,6 +126,34 @@ func (d *Daemon) Start() error {
 	startWatcher(rctx, cfg, d.deps, &d.wg)
 	return nil
 }
+
+// startMetrics serves /metrics on [server] metrics_listen.
+func (d *Daemon) startMetrics(cfg *config.Config) error {
+	if cfg.Server.MetricsListen == "" || d.deps.Metrics == nil {
+		return nil
+	}
+	spec := cfg.Server.MetricsListen
+	if _, _, err := config.ParseListen(spec); err != nil {
+		return err
+	}
+	ln, err := Listen(spec, cfg.Server.SocketMode)
+	if err != nil {
+		return fmt.Errorf("metrics listener: %w", err)
+	}
+	d.lns = append(d.lns, ln)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := d.deps.Metrics.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+			d.log.Error("metrics listener stopped", "error", err)
+		}
+	}()
+	d.log.Info("metrics listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Metrics returns the process's metrics.
+func (d *Daemon) Metrics() *metrics.Metrics { return d.deps.Metrics }
 
 // Addrs returns the addresses listened on, in the order started.
 func (d *Daemon) Addrs() []net.Addr {

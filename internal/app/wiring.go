@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mailwarden/mailwarden/internal/config"
+	"github.com/mailwarden/mailwarden/internal/metrics"
 	"github.com/mailwarden/mailwarden/internal/resolver"
 	"github.com/mailwarden/mailwarden/internal/store"
 	"github.com/mailwarden/mailwarden/scoring"
@@ -29,6 +30,8 @@ type Deps struct {
 	// Resolver is the shared caching DNS resolver ([dns]); nil in `config
 	// check`, where the checks needing DNS are left out.
 	Resolver *resolver.Resolver
+	// Metrics, if set, observes every verdict and times every check.
+	Metrics *metrics.Metrics
 }
 
 // BuildEngine builds an engine from a config. This is the one list of checks
@@ -111,6 +114,10 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 		Levels:     scoring.Levels{TagLevel: tag, RejectLevel: reject, RejectEnabled: rejectOn},
 		Classifier: scoring.Classifier{LocalNetworks: nets, SubmissionDaemons: cfg.Profiles.SubmissionDaemons},
 		Logger:     log.Named("engine"),
+	}
+	if deps.Metrics != nil {
+		opts.Observers = append(opts.Observers, deps.Metrics)
+		opts.Timer = deps.Metrics
 	}
 	// Bayes ([bayes]) last: its autolearn sorts every other check's symbols into header and body points.
 	checks = withBayes(cfg, deps, log, checks)

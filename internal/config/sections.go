@@ -14,6 +14,9 @@ type Server struct {
 	MilterListen string `toml:"milter_listen"`
 	// PolicyListen: Postfix policy delegation listener, same syntax.
 	PolicyListen string `toml:"policy_listen"`
+	// MetricsListen: Prometheus /metrics over HTTP ("127.0.0.1:9908" or
+	// "inet:127.0.0.1:9908"); "" disables. Keep it on loopback.
+	MetricsListen string `toml:"metrics_listen"`
 	// SocketMode is the permission of unix sockets (octal string).
 	SocketMode string `toml:"socket_mode"`
 	// IdleTimeout closes milter connections with no command for this long.
@@ -161,7 +164,7 @@ var profileNames = map[string]bool{"local": true, "authenticated": true, "remote
 func (c *Config) validate() Problems {
 	var ps Problems
 	add := func(key, format string, args ...any) { ps = append(ps, c.problem(key, format, args...)) }
-	for key, v := range map[string]string{"server.milter_listen": c.Server.MilterListen, "server.policy_listen": c.Server.PolicyListen} {
+	for key, v := range map[string]string{"server.milter_listen": c.Server.MilterListen, "server.policy_listen": c.Server.PolicyListen, "server.metrics_listen": c.Server.MetricsListen} {
 		if v != "" {
 			if _, _, err := ParseListen(v); err != nil {
 				add(key, "%v", err)

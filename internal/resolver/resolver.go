@@ -32,6 +32,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -91,6 +92,19 @@ type Resolver struct {
 	cache    *cache
 	flight   flightGroup
 	now      func() time.Time
+
+	// counters for Stats (metrics)
+	nQueries, nHits, nErrors atomic.Uint64
+}
+
+// Stats are the resolver's counters since start.
+type Stats struct{ Queries, CacheHits, Errors uint64 }
+
+// Stats returns the counters: lookups asked, lookups answered from the
+// cache, lookups that failed (timeouts, SERVFAIL, network errors; not
+// NXDOMAIN or NODATA, which are answers).
+func (r *Resolver) Stats() Stats {
+	return Stats{Queries: r.nQueries.Load(), CacheHits: r.nHits.Load(), Errors: r.nErrors.Load()}
 }
 
 // New builds a resolver. It reads /etc/resolv.conf when no server is given
@@ -185,6 +199,13 @@ func (r *Resolver) Query(ctx context.Context, name string, qtype uint16) (*Answe
 	start := time.Now()
 	fqdn := canonical(name)
 	ans, err := r.resolve(ctx, fqdn, qtype, 0)
+	r.nQueries.Add(1)
+	if ans != nil && ans.Cached {
+		r.nHits.Add(1)
+	}
+	if err != nil && (ans == nil || (ans.Rcode != dns.RcodeNameError && ans.Rcode != dns.RcodeSuccess)) {
+		r.nErrors.Add(1)
+	}
 	if r.log.IsDebug() {
 		rcode, cached := "ERROR", false
 		if ans != nil {

@@ -24,7 +24,9 @@ type Daemon struct {
 	// PolicyAddr/Policy likewise, when the config asks for {{POLICY}}.
 	PolicyAddr string
 	Policy     string
-	StateDir   string
+	// MetricsAddr is set when the config asks for {{METRICS}}.
+	MetricsAddr string
+	StateDir    string
 
 	cmd  *exec.Cmd
 	log  *syncBuffer
@@ -66,6 +68,9 @@ func StartDaemon(t testing.TB, config string) *Daemon {
 		d.PolicyAddr = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 		d.Policy = "inet:" + d.PolicyAddr
 	}
+	if strings.Contains(config, "{{METRICS}}") {
+		d.MetricsAddr = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	}
 	if !strings.Contains(config, "milter_listen") {
 		if strings.Contains(config, "[server]") {
 			config = strings.Replace(config, "[server]", "[server]\nmilter_listen = \"{{MILTER}}\"", 1)
@@ -73,7 +78,7 @@ func StartDaemon(t testing.TB, config string) *Daemon {
 			config = "[server]\nmilter_listen = \"{{MILTER}}\"\nstate_dir = \"{{STATE}}\"\n" + config
 		}
 	}
-	config = strings.NewReplacer("{{MILTER}}", d.Milter, "{{POLICY}}", d.Policy, "{{STATE}}", d.StateDir).Replace(config)
+	config = strings.NewReplacer("{{MILTER}}", d.Milter, "{{POLICY}}", d.Policy, "{{STATE}}", d.StateDir, "{{METRICS}}", d.MetricsAddr).Replace(config)
 	if err := os.WriteFile(d.ConfigPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
