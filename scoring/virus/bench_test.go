@@ -30,6 +30,9 @@ func benchMessage() []byte {
 func BenchmarkEOM(b *testing.B) {
 	srv := clamdtest.Start(b)
 	msg := benchMessage()
+	sessions := srv.Client(10 * time.Second)
+	sessions.Sessions = 4
+	defer sessions.Close()
 	cases := []struct {
 		name  string
 		check scoring.Check
@@ -37,6 +40,7 @@ func BenchmarkEOM(b *testing.B) {
 		{"without-virus", nil},
 		{"mode=message", New(Config{Client: srv.Client(10 * time.Second), Tempfail: true, Mode: ModeMessage})},
 		{"mode=parts", New(Config{Client: srv.Client(10 * time.Second), Tempfail: true, Mode: ModeParts})},
+		{"mode=message/sessions", New(Config{Client: sessions, Tempfail: true, Mode: ModeMessage})},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

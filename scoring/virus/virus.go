@@ -109,6 +109,7 @@ var (
 	_ scoring.Profiled  = (*Check)(nil)
 	_ scoring.Blocking  = (*Check)(nil)
 	_ scoring.AlwaysRun = (*Check)(nil)
+	_ scoring.Closer    = (*Check)(nil)
 )
 
 // New returns the check.
@@ -131,6 +132,14 @@ func (c *Check) Stage() scoring.Stage               { return scoring.StageEOM }
 func (c *Check) DefaultProfiles() []scoring.Profile { return c.cfg.Profiles }
 func (c *Check) Blocking() bool                     { return true }
 func (c *Check) AlwaysRun() bool                    { return true }
+
+// Close ends the client's idle clamd sessions when the engine is replaced.
+func (c *Check) Close() error {
+	if c.cfg.Client == nil {
+		return nil
+	}
+	return c.cfg.Client.Close()
+}
 
 // Symbols implements scoring.Check.
 func (c *Check) Symbols() []scoring.SymbolDef {
@@ -214,7 +223,8 @@ func (c *Check) scan(ctx context.Context, tx *scoring.Transaction) (res clamd.Re
 				continue
 			}
 			n += int64(len(pt.Data))
-			res, err = c.cfg.Client.Scan(ctx, bytes.NewReader(pt.Data))
+			data := pt.Data
+			res, err = c.cfg.Client.ScanOpen(ctx, func() io.Reader { return bytes.NewReader(data) })
 			if err != nil || res.Infected {
 				return res, err
 			}
@@ -223,8 +233,11 @@ func (c *Check) scan(ctx context.Context, tx *scoring.Transaction) (res clamd.Re
 			return res, nil
 		}
 	}
-	cr := &countReader{r: tx.Message.Reader()}
-	res, err = c.cfg.Client.Scan(ctx, cr)
+	cr := &countReader{}
+	res, err = c.cfg.Client.ScanOpen(ctx, func() io.Reader {
+		*cr = countReader{r: tx.Message.Reader()}
+		return cr
+	})
 	n += cr.n
 	return res, err
 }
