@@ -102,5 +102,5 @@ func startDMARCReports(ctx context.Context, cfg *config.Config, deps Deps, log h
 	j.Logger = log.Named("dmarc_report")
 	log.Info("dmarc aggregate reports on", "interval", cfg.DMARC.ReportInterval.Duration.String(),
 		"next", dmarcreport.Bucket(time.Now(), j.Interval).Add(j.Interval).Format(time.RFC3339))
-	go j.Loop(ctx)
+	go j.Loop(ctx, dmarcreport.CatchUpDelay)
 }

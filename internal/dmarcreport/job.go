@@ -120,12 +120,29 @@ func (j *Job) Run(ctx context.Context, dryRun bool) ([]Outcome, error) {
 	return out, nil
 }
 
-// Loop runs the job once per interval (shortly after each interval ends)
-// until ctx is done; the daemon starts it when [dmarc] reporting is on.
-func (j *Job) Loop(ctx context.Context) {
+// CatchUpDelay is how long after start the job first runs: it sends what a
+// stopped daemon missed, once the listeners are up (start-up is not slowed
+// by DNS lookups and SMTP).
+const CatchUpDelay = 5 * time.Second
+
+// Loop runs the job shortly after start (catching up on intervals that
+// ended while the daemon was down) and then once per interval, shortly after
+// each interval ends, until ctx is done; the daemon starts it when [dmarc]
+// reporting is on.
+func (j *Job) Loop(ctx context.Context, catchUp time.Duration) {
 	log := j.Logger
 	if log == nil {
 		log = hclog.NewNullLogger()
+	}
+	t := time.NewTimer(catchUp)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return
+	case <-t.C:
+	}
+	if _, err := j.Run(ctx, false); err != nil {
+		log.Error("dmarc report job failed", "error", err)
 	}
 	for {
 		next := Bucket(time.Now(), j.Interval).Add(j.Interval).Add(5 * time.Minute)
