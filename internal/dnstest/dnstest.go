@@ -327,7 +327,13 @@ func (s *Server) serve(w dns.ResponseWriter, q *dns.Msg, udp bool) {
 		}
 		m.Truncate(size)
 	}
-	w.WriteMsg(m)
+	if err := w.WriteMsg(m); err != nil {
+		// A test zone the server cannot encode: answer SERVFAIL rather
+		// than nothing, so the test sees an error instead of a timeout.
+		f := new(dns.Msg)
+		f.SetRcode(q, dns.RcodeServerFailure)
+		w.WriteMsg(f)
+	}
 }
 
 // answerLocked builds the authoritative answer from the records.
@@ -408,8 +414,8 @@ func (s *Server) soaLocked(name string) dns.RR {
 	}
 	return &dns.SOA{
 		Hdr:     dns.RR_Header{Name: zone, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: s.negTTL},
-		Ns:      "ns." + zone,
-		Mbox:    "hostmaster." + zone,
+		Ns:      dns.Fqdn(strings.TrimSuffix("ns."+zone, ".")),
+		Mbox:    dns.Fqdn(strings.TrimSuffix("hostmaster."+zone, ".")),
 		Serial:  1,
 		Refresh: 3600, Retry: 600, Expire: 86400,
 		Minttl: s.negTTL,

@@ -26,7 +26,10 @@
 // Conformance: the OpenSPF RFC 7208 test suite (release 2014.04, in
 // ../shared/testdata/spf/rfc7208-tests.yml) passes 203 of 203 cases in
 // TestRFC7208Suite, each scenario's zone served by a loopback miekg/dns
-// server (internal/dnstest). Deliberate choices where the RFC leaves room:
+// server (internal/dnstest). TestOlderSuites also passes the RFC 4408 suite
+// (191/191) and pyspf's regression file but for its two tests of pyspf's
+// own "default=" modifier extension (14/16; an unknown modifier is ignored,
+// RFC 7208 6). Deliberate choices where the RFC leaves room:
 //   - %{i} for IPv6 writes the nibbles in upper case (the suite's
 //     v-macro-ip6 expects it, as pyspf does; DNS compares names
 //     case-insensitively, RFC 7208 7.4's example happens to use lower case).
