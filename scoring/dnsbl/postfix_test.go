@@ -30,6 +30,10 @@ cache_size = 0
 enabled = true
 zones = ["bl.mailwarden.test"]
 budget = "2s"
+[envelope.uribl]
+enabled = true
+zones = ["uri.mailwarden.test"]
+mode = "reject"
 [envelope.lists]
 badmailfrom = ["@spam.mailwarden.test"]
 [envelope.resolvable_fromhost]
@@ -52,6 +56,8 @@ func testZones(t *testing.T) *dnstest.Server {
 		"mx.clean.mailwarden.test. 0 IN A 192.0.2.5",
 		"spam.mailwarden.test. 0 IN A 192.0.2.6",
 		"bl.mailwarden.test. 0 IN SOA ns. host. 1 3600 600 86400 0",
+		"uri.mailwarden.test. 0 IN SOA ns. host. 1 3600 600 86400 0",
+		"spamlink.example.uri.mailwarden.test. 0 IN A 127.0.0.2",
 	)
 	return s
 }
@@ -117,6 +123,18 @@ func TestPostfixEnvelope(t *testing.T) {
 			unres := pf.Send(t, "x@nowhere.mailwarden.test", []string{"bob@example.org"}, msg("x@nowhere.mailwarden.test"))
 			if unres.Stage != "rcpt" || unres.Code != code || !strings.Contains(unres.Text, "Sender address rejected: Domain not found") {
 				t.Errorf("unresolvable sender: %v, want %d at rcpt", unres, code)
+			}
+
+			// URIBL looks at the body: through the milter a listed link is
+			// refused at end of data; the policy server never sees a body.
+			linked := append(msg("alice@clean.mailwarden.test"), []byte("Offer: https://www.spamlink.example/buy\r\n")...)
+			uri := pf.Send(t, "alice@clean.mailwarden.test", []string{"bob@example.org"}, linked)
+			if front == "milter" {
+				if uri.Stage != "data" || uri.Code != 550 || !strings.Contains(uri.Text, "Blocked by uri.mailwarden.test") {
+					t.Errorf("listed link through the milter: %v, want 550 at end of data", uri)
+				}
+			} else if uri.Code != 250 {
+				t.Errorf("listed link through the policy server: %v, want delivery", uri)
 			}
 
 			// HELO policy (lenient): an address literal that is not the
