@@ -141,17 +141,18 @@ func hint(key string) string {
 
 // smeNames maps SME setting names (lower-cased) to mailwarden keys, for hints.
 var smeNames = map[string]string{
-	"taglevel":       "spam.tag_level",
-	"rejectlevel":    "spam.reject_level",
-	"sensitivity":    "spam.sensitivity",
-	"subjecttag":     "spam.subject_tag",
-	"maxmessagesize": "limits.max_message_size",
-	"rbllist":        "envelope.dnsbl.zones",
-	"sbllist":        "envelope.rhsbl.zones",
-	"ubllist":        "envelope.uribl.zones",
-	"dnsbl":          "envelope.dnsbl.enabled",
-	"rhsbl":          "envelope.rhsbl.enabled",
-	"helopolicy":     "envelope.helo.policy",
+	"taglevel":        "spam.tag_level",
+	"rejectlevel":     "spam.reject_level",
+	"sensitivity":     "spam.sensitivity",
+	"subjecttag":      "spam.subject_tag",
+	"maxmessagesize":  "limits.max_message_size",
+	"rbllist":         "envelope.dnsbl.zones",
+	"sbllist":         "envelope.rhsbl.zones",
+	"ubllist":         "envelope.uribl.zones",
+	"dnsbl":           "envelope.dnsbl.enabled",
+	"rhsbl":           "envelope.rhsbl.enabled",
+	"helopolicy":      "envelope.helo.policy",
+	"spfrejectpolicy": "spf.reject_policy",
 }
 
 // Line returns the line a dotted key was set on, or 0.
