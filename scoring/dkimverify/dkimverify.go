@@ -18,7 +18,8 @@
 //	DKIM_TEMPERROR  0     a key could not be fetched (DNS trouble)
 //	DKIM_PERMERROR  0     a signature could not be processed (no key, bad syntax)
 //
-// Config: none of its own; [profiles.*] enable/disable "dkim".
+// Config: [dmarc] enabled and profiles (the check runs with DMARC, which
+// needs it); [profiles.*] enable/disable "dkim".
 package dkimverify
 
 import (
