@@ -185,8 +185,10 @@ func (r *Resolver) Timeout() time.Duration { return r.timeout }
 
 // Answer is the outcome of one query.
 type Answer struct {
-	Rcode   int      // dns.RcodeSuccess, dns.RcodeNameError, ...
-	Records []dns.RR // the answer section's records of the asked type at the end of any CNAME chain
+	Rcode int // dns.RcodeSuccess, dns.RcodeNameError, ...
+	// Records are the answer's records of the asked type at the end of
+	// any CNAME chain. They may be shared with the cache: do not modify.
+	Records []dns.RR
 	Cached  bool
 }
 

@@ -2,6 +2,7 @@ package resolver_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/miekg/dns"
 
 	"github.com/mailwarden/mailwarden/internal/dnstest"
@@ -396,4 +398,62 @@ func TestTXTCachedNotModified(t *testing.T) {
 			t.Fatalf("read %d: %q, %v; want %q", i, got, err, raw)
 		}
 	}
+}
+
+// TestDebugLog: one DEBUG line per lookup with name, type, rcode, cached
+// and duration.
+func TestDebugLog(t *testing.T) {
+	s := dnstest.New(t)
+	s.AddRR(t, `example.com. 300 IN A 192.0.2.1`)
+	var buf syncBuf
+	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Debug, Output: &buf, JSONFormat: true})
+	r, err := resolver.New(resolver.Config{Servers: []string{s.Addr()}}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r.LookupA(ctx, "example.com")
+	r.LookupA(ctx, "example.com")
+	r.LookupTXT(ctx, "missing.example.com")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d log lines for 3 lookups:\n%s", len(lines), buf.String())
+	}
+	want := []struct {
+		name, typ, rcode string
+		cached           bool
+	}{
+		{"example.com.", "A", "NOERROR", false},
+		{"example.com.", "A", "NOERROR", true},
+		{"missing.example.com.", "TXT", "NXDOMAIN", false},
+	}
+	for i, w := range want {
+		var got map[string]any
+		if err := json.Unmarshal([]byte(lines[i]), &got); err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+		if got["@level"] != "debug" || got["name"] != w.name || got["type"] != w.typ || got["rcode"] != w.rcode || got["cached"] != w.cached {
+			t.Errorf("line %d: %v, want %+v", i, got, w)
+		}
+		if _, ok := got["ms"].(float64); !ok {
+			t.Errorf("line %d: no duration: %v", i, got)
+		}
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
