@@ -88,17 +88,16 @@ func envelopeChecks(cfg *config.Config, deps Deps, log hclog.Logger, prob func(s
 		}
 		return zs
 	}
-	if env.DNSBL.Enabled {
-		checks = append(checks, dnsbl.NewDNSBL(dnsbl.Config{Zones: zones("envelope.dnsbl", env.DNSBL), Budget: budget(env.DNSBL.Budget),
-			Exempt: exempt, Resolver: deps.Resolver, Logger: log}))
-	}
-	if env.RHSBL.Enabled {
-		checks = append(checks, dnsbl.NewRHSBL(dnsbl.Config{Zones: zones("envelope.rhsbl", env.RHSBL), Budget: budget(env.RHSBL.Budget),
-			Exempt: exempt, Resolver: deps.Resolver, Logger: log}))
-	}
+	// Checks turned off in the config are still listed, planned for no
+	// profile: [scores] may name their symbols either way.
+	checks = append(checks,
+		dnsbl.NewDNSBL(dnsbl.Config{Zones: zones("envelope.dnsbl", env.DNSBL), Budget: budget(env.DNSBL.Budget),
+			Exempt: exempt, Resolver: deps.Resolver, Logger: log, Disabled: !env.DNSBL.Enabled}),
+		dnsbl.NewRHSBL(dnsbl.Config{Zones: zones("envelope.rhsbl", env.RHSBL), Budget: budget(env.RHSBL.Budget),
+			Exempt: exempt, Resolver: deps.Resolver, Logger: log, Disabled: !env.RHSBL.Enabled}))
 	if p, err := helo.ParsePolicy(env.HELO.Policy); err != nil {
 		prob("envelope.helo.policy", err)
-	} else if p != helo.Off {
+	} else {
 		names := append([]string(nil), env.HELO.OurNames...)
 		if h := strings.TrimSpace(cfg.Server.Hostname); h != "" && h != "localhost" {
 			names = append(names, h)
@@ -113,17 +112,14 @@ func envelopeChecks(cfg *config.Config, deps Deps, log hclog.Logger, prob func(s
 			OurNames: hosts("envelope.helo.our_names", names), OurAddrs: addrs, DetectAddrs: true,
 			Exempt: exempt, Resolver: deps.Resolver, Budget: cfg.DNS.StageBudget.Duration, Logger: log.Named("helo")}))
 	}
-	if env.ResolvableFromHost.Enabled {
-		checks = append(checks, fromhost.New(fromhost.Config{Resolver: deps.Resolver, Budget: cfg.DNS.StageBudget.Duration, Logger: log.Named("fromhost")}))
-	}
+	checks = append(checks, fromhost.New(fromhost.Config{Resolver: deps.Resolver, Budget: cfg.DNS.StageBudget.Duration,
+		Logger: log.Named("fromhost"), Disabled: !env.ResolvableFromHost.Enabled}))
 	checks = append(checks, refusals...)
 	if len(env.Internal.Recipients) > 0 {
 		checks = append(checks, internalrcpt.New(list("envelope.internal.recipients", env.Internal.Recipients)))
 	}
-	if env.URIBL.Enabled {
-		checks = append(checks, dnsbl.NewURIBL(dnsbl.Config{Zones: zones("envelope.uribl", env.URIBL), Budget: budget(env.URIBL.Budget),
-			Resolver: deps.Resolver, Logger: log, MaxDomains: env.URIBL.MaxDomains}))
-	}
+	checks = append(checks, dnsbl.NewURIBL(dnsbl.Config{Zones: zones("envelope.uribl", env.URIBL), Budget: budget(env.URIBL.Budget),
+		Resolver: deps.Resolver, Logger: log, MaxDomains: env.URIBL.MaxDomains, Disabled: !env.URIBL.Enabled}))
 	return checks
 }
 

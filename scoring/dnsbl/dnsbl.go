@@ -45,6 +45,9 @@ type Config struct {
 	Logger   hclog.Logger
 	// MaxDomains bounds URIBL lookups per message (0: DefaultMaxDomain).
 	MaxDomains int
+	// Disabled (SME status "disabled"): the check is planned for no profile
+	// (its symbols stay declared, so [scores] may name them).
+	Disabled bool
 }
 
 func (c *Config) defaults() {
@@ -86,10 +89,15 @@ type base struct {
 	cfg Config
 }
 
-func (b *base) Name() string                       { return b.k.name }
-func (b *base) Symbols() []scoring.SymbolDef       { return b.k.symbols() }
-func (b *base) Blocking() bool                     { return true }
-func (b *base) DefaultProfiles() []scoring.Profile { return []scoring.Profile{scoring.ProfileRemote} }
+func (b *base) Name() string                 { return b.k.name }
+func (b *base) Symbols() []scoring.SymbolDef { return b.k.symbols() }
+func (b *base) Blocking() bool               { return true }
+func (b *base) DefaultProfiles() []scoring.Profile {
+	if b.cfg.Disabled {
+		return nil
+	}
+	return []scoring.Profile{scoring.ProfileRemote}
+}
 
 // Zones returns the configured lists (for the status command).
 func (b *base) Zones() []Zone { return b.cfg.Zones }

@@ -52,6 +52,8 @@ type Config struct {
 	Resolver *resolver.Resolver
 	Budget   time.Duration
 	Logger   hclog.Logger
+	// Disabled: planned for no profile (symbols stay declared for [scores]).
+	Disabled bool
 }
 
 // Check is the resolvable_fromhost check.
@@ -74,10 +76,15 @@ func New(cfg Config) *Check {
 	return &Check{cfg: cfg}
 }
 
-func (c *Check) Name() string                       { return "resolvable_fromhost" }
-func (c *Check) Stage() scoring.Stage               { return scoring.StageRcpt }
-func (c *Check) DefaultProfiles() []scoring.Profile { return []scoring.Profile{scoring.ProfileRemote} }
-func (c *Check) Blocking() bool                     { return true }
+func (c *Check) Name() string         { return "resolvable_fromhost" }
+func (c *Check) Stage() scoring.Stage { return scoring.StageRcpt }
+func (c *Check) DefaultProfiles() []scoring.Profile {
+	if c.cfg.Disabled {
+		return nil
+	}
+	return []scoring.Profile{scoring.ProfileRemote}
+}
+func (c *Check) Blocking() bool { return true }
 
 func (c *Check) Symbols() []scoring.SymbolDef {
 	return []scoring.SymbolDef{

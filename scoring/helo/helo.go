@@ -150,10 +150,15 @@ func New(cfg Config) *Check {
 	return c
 }
 
-func (c *Check) Name() string                       { return "helo" }
-func (c *Check) Stage() scoring.Stage               { return scoring.StageRcpt }
-func (c *Check) DefaultProfiles() []scoring.Profile { return []scoring.Profile{scoring.ProfileRemote} }
-func (c *Check) Blocking() bool                     { return c.cfg.Policy == Strict }
+func (c *Check) Name() string         { return "helo" }
+func (c *Check) Stage() scoring.Stage { return scoring.StageRcpt }
+func (c *Check) DefaultProfiles() []scoring.Profile {
+	if c.cfg.Policy == Off {
+		return nil // symbols stay declared for [scores]
+	}
+	return []scoring.Profile{scoring.ProfileRemote}
+}
+func (c *Check) Blocking() bool { return c.cfg.Policy == Strict }
 
 func (c *Check) Symbols() []scoring.SymbolDef {
 	return []scoring.SymbolDef{
