@@ -109,7 +109,14 @@ func analyze(re *syntax.Regexp) litInfo {
 			return litInfo{}
 		}
 		sub := analyze(re.Sub[0])
-		return litInfo{need: best(sub)}
+		if b := best(sub); b != nil || sub.exact == nil || re.Min > 8 {
+			return litInfo{need: b}
+		}
+		// x{3,} of a short exact set: the set repeated Min times is required.
+		if len(sub.exact) == 1 {
+			return litInfo{need: []string{strings.Repeat(sub.exact[0], re.Min)}}
+		}
+		return litInfo{}
 	case syntax.OpConcat:
 		// Cross product of exact sets while small; otherwise keep the best
 		// requirement of any part.
@@ -152,7 +159,7 @@ func analyze(re *syntax.Regexp) litInfo {
 		return litInfo{need: bestNeed}
 	case syntax.OpAlternate:
 		var exact, need []string
-		allExact := true
+		allExact, allNeed := true, true
 		for _, sub := range re.Sub {
 			si := analyze(sub)
 			if si.exact != nil && allExact {
@@ -160,16 +167,16 @@ func analyze(re *syntax.Regexp) litInfo {
 			} else {
 				allExact = false
 			}
-			b := best(si)
-			if b == nil {
-				return litInfo{}
+			if b := best(si); b != nil && allNeed {
+				need = append(need, b...)
+			} else {
+				allNeed = false
 			}
-			need = append(need, b...)
 		}
 		if allExact && len(exact) <= maxLiteralSet {
 			return litInfo{exact: dedup(exact)}
 		}
-		if len(need) > maxLiteralSet {
+		if !allNeed || len(need) > maxLiteralSet {
 			return litInfo{}
 		}
 		return litInfo{need: dedup(need)}

@@ -281,16 +281,17 @@ func TestRequiredLiterals(t *testing.T) {
 // cannot match.
 func TestPrefilterSound(t *testing.T) {
 	pats := []string{`(?i)wire\s+transfer`, `\b(?:cheap|discount) meds\b`, `fo+bar`, `(?i)ÜBER(weisung|trag)`,
-		`[Gg]ood ?day`, `(?:ab|cd)(?:ef|gh)ij`, `a.c`, `(?i)k\d{2,}x`}
+		`[Gg]ood ?day`, `(?:ab|cd)(?:ef|gh)ij`, `a.c`, `(?i)k\d{2,}x`, `(?i)\b(?:urgent(?:ly)?|as(?:ap| soon))\b`, `\${3,}|!{4,}`}
 	alphabet := []string{"wire", " ", "\t", "transfer", "TRANSFER", "cheap", "discount", "meds", "foo", "o", "bar",
-		"über", "ÜBER", "weisung", "trag", "Good", "good", "day", "ab", "cd", "ef", "gh", "ij", "a", "c", "K", "k", "12", "x"}
+		"über", "ÜBER", "weisung", "trag", "Good", "good", "day", "ab", "cd", "ef", "gh", "ij", "a", "c", "K", "k", "12", "x",
+		"$", "$$", "!", "!!", "urgent", "URGENTLY", "as", "AP", " soon", "ly"}
 	var rules []string
 	for i, p := range pats {
 		rules = append(rules, fmt.Sprintf("body R%d /%s/", i, p))
 	}
 	s := mustLoad(t, strings.Join(rules, "\n"))
 	rng := rand.New(rand.NewSource(1))
-	for n := 0; n < 3000; n++ {
+	for n := 0; n < 20000; n++ {
 		var b strings.Builder
 		for k := rng.Intn(12); k >= 0; k-- {
 			b.WriteString(alphabet[rng.Intn(len(alphabet))])
