@@ -26,6 +26,7 @@ func contentChecks(cfg *config.Config, log hclog.Logger) []scoring.Check {
 		// The address was validated with the config.
 		client, err := clamd.New(v.Clamd, v.Timeout.Duration)
 		if err == nil {
+			client.Sessions = v.Sessions
 			// Say at start and reload when clamd is not there: mail would be
 			// tempfailed (or accepted unscanned) until it is.
 			ctx, cancel := context.WithTimeout(context.Background(), clamdProbeTimeout)
