@@ -123,6 +123,7 @@ func (d *Daemon) Start() error {
 	var rctx context.Context
 	rctx, d.stopReports = context.WithCancel(context.Background())
 	startDMARCReports(rctx, cfg, d.deps, d.log)
+	startStatsReports(rctx, cfg, d.deps, d.log)
 	startWatcher(rctx, cfg, d.deps, &d.wg)
 	return nil
 }

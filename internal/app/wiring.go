@@ -119,6 +119,9 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 		opts.Observers = append(opts.Observers, deps.Metrics)
 		opts.Timer = deps.Metrics
 	}
+	if rec := statsObserver(cfg, deps); rec != nil {
+		opts.Observers = append(opts.Observers, rec)
+	}
 	// Bayes ([bayes]) last: its autolearn sorts every other check's symbols into header and body points.
 	checks = withBayes(cfg, deps, log, checks)
 	if len(problems) > 0 {

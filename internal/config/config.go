@@ -44,6 +44,7 @@ type Config struct {
 	WBList       WBList             `toml:"wblist"`
 	Sorting      Sorting            `toml:"sorting"`
 	Spamd        Spamd              `toml:"spamd"`
+	Stats        Stats              `toml:"stats"`
 	Scores       map[string]float64 `toml:"scores"`
 
 	// File is the path the config was read from ("" for defaults).

@@ -153,6 +153,7 @@ func Defaults() *Config {
 		Virus:        DefaultVirus(),
 		Attachments:  DefaultAttachments(),
 		Bayes:        DefaultBayes(),
+		Stats:        defaultStats(),
 	}
 }
 
@@ -222,6 +223,7 @@ func (c *Config) validate() Problems {
 	ps = append(ps, c.validateDNS()...)
 	ps = append(ps, c.validateSPF()...)
 	ps = append(ps, c.validateRules()...)
+	ps = append(ps, c.validateStats()...)
 	ps = append(ps, c.validateWBList()...)
 	ps = append(ps, c.validateSorting()...)
 	ps = append(ps, c.validateSpamd()...)
