@@ -361,3 +361,18 @@ func FuzzInspect(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkInspect: a pdf and a zip of 20 small documents, the common case.
+func BenchmarkInspect(b *testing.B) {
+	var ms []member
+	for i := 0; i < 20; i++ {
+		ms = append(ms, member{name: "doc" + string(rune('a'+i)) + ".txt", data: bytes.Repeat([]byte("quarterly figures "), 600)})
+	}
+	files := []File{{Name: "report.pdf", Data: []byte("%PDF-1.4 ...")}, {Name: "docs.zip", Data: mkzip(b, ms...)}}
+	c := defaultCheck()
+	for b.Loop() {
+		if got := c.Inspect(files); len(got) != 0 {
+			b.Fatal(got)
+		}
+	}
+}
