@@ -200,7 +200,7 @@ func (c *BadRcptTo) Run(_ context.Context, tx *scoring.Transaction, r *scoring.R
 	if p, ok := c.List.Match(tx.Rcpt); ok {
 		r.Add(SymBadRcptTo, p.String())
 		r.Force(scoring.Reject, scoring.Reply{Code: 550, Enhanced: "5.7.1",
-			Text: "<" + tx.Rcpt + ">: Recipient address rejected: mail to this address is not accepted here"},
+			Text: rcptRejected(tx, "mail to this address is not accepted here")},
 			"recipient matches badrcptto "+p.String())
 	}
 	return nil
@@ -221,10 +221,20 @@ func (c *BadMailFromTo) Run(_ context.Context, tx *scoring.Transaction, r *scori
 			// "As if the recipient did not exist": the reply a sender gets
 			// for an unknown user, nothing that reveals the list.
 			r.Force(scoring.Reject, scoring.Reply{Code: 550, Enhanced: "5.1.1",
-				Text: "<" + tx.Rcpt + ">: Recipient address rejected: User unknown"},
+				Text: rcptRejected(tx, "User unknown")},
 				"sender/recipient pair matches badmailfromto "+p.From.String()+" "+p.To.String())
 			return nil
 		}
 	}
 	return nil
+}
+
+// rcptRejected words a recipient refusal as Postfix does ("<rcpt>:
+// Recipient address rejected: why"). Through the policy server Postfix adds
+// that prefix itself, so there the reason goes alone.
+func rcptRejected(tx *scoring.Transaction, why string) string {
+	if tx.Front == "policy" {
+		return why
+	}
+	return "<" + tx.Rcpt + ">: Recipient address rejected: " + why
 }

@@ -155,3 +155,25 @@ func TestChecksOnlyForNonEmptyLists(t *testing.T) {
 		t.Fatalf("checks = %v", got)
 	}
 }
+
+// TestPolicyWording: through the policy server Postfix prefixes
+// "<rcpt>: Recipient address rejected: " itself; the milter shows our text as is.
+func TestPolicyWording(t *testing.T) {
+	c := &BadMailFromTo{Pairs: []pattern.Pair{{From: mustList(t, "@ex.example")[0], To: mustList(t, "boss@")[0]}}}
+	for front, want := range map[string]string{
+		"milter": "<boss@example.org>: Recipient address rejected: User unknown",
+		"policy": "User unknown",
+	} {
+		t.Run(front, func(t *testing.T) {
+			e, err := scoring.New(scoring.Options{}, []scoring.Check{c}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx := &scoring.Transaction{Front: front, Profile: scoring.ProfileRemote, MailFrom: "x@ex.example", Rcpt: "boss@example.org"}
+			o := e.RunStage(context.Background(), scoring.StageRcpt, tx)
+			if o.Forced == nil || o.Forced.Reply.Text != want || o.Forced.Reply.Enhanced != "5.1.1" {
+				t.Fatalf("forced %+v, want text %q", o.Forced, want)
+			}
+		})
+	}
+}

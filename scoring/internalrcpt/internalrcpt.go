@@ -51,8 +51,18 @@ func (c *Check) Run(_ context.Context, tx *scoring.Transaction, r *scoring.Resul
 	if p, ok := c.list.Match(tx.Rcpt); ok {
 		r.Add(SymInternalOnly, p.String())
 		r.Force(scoring.Reject, scoring.Reply{Code: 550, Enhanced: "5.7.1",
-			Text: "<" + tx.Rcpt + ">: Recipient address rejected: accepts mail from internal senders only"},
+			Text: rcptRejected(tx, "accepts mail from internal senders only")},
 			"recipient "+tx.Rcpt+" is internal only ("+p.String()+")")
 	}
 	return nil
+}
+
+// rcptRejected words a recipient refusal as Postfix does ("<rcpt>:
+// Recipient address rejected: why"). Through the policy server Postfix adds
+// that prefix itself, so there the reason goes alone.
+func rcptRejected(tx *scoring.Transaction, why string) string {
+	if tx.Front == "policy" {
+		return why
+	}
+	return "<" + tx.Rcpt + ">: Recipient address rejected: " + why
 }
