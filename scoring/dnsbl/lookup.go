@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -90,6 +91,7 @@ func Lookup(ctx context.Context, res *resolver.Resolver, log hclog.Logger, budge
 					}
 				case v.Error != "":
 					h.Status, h.Detail = Failed, v.Error
+					warnRefused(log, h.Zone.Name, v.Error)
 				default:
 					h.Status = Clean
 				}
@@ -100,8 +102,10 @@ func Lookup(ctx context.Context, res *resolver.Resolver, log hclog.Logger, budge
 			default:
 				h.Status, h.Detail = Failed, err.Error()
 			}
-			log.Debug("dns list lookup", "zone", h.Zone.Name, "subject", h.Subject, "status", h.Status,
-				"codes", strings.Join(h.Meanings, ","), "detail", h.Detail, "ms", h.Took.Milliseconds())
+			if log.IsDebug() {
+				log.Debug("dns list lookup", "zone", h.Zone.Name, "subject", h.Subject, "status", h.Status,
+					"codes", strings.Join(h.Meanings, ","), "detail", h.Detail, "ms", h.Took.Milliseconds())
+			}
 			done <- job{i, h}
 		}(i, hits[i])
 	}
@@ -118,6 +122,30 @@ func Lookup(ctx context.Context, res *resolver.Resolver, log hclog.Logger, budge
 		}
 	}
 	return hits
+}
+
+// refusalWarnEvery: a list that refuses our queries (Spamhaus through a
+// public resolver) refuses them all; say so loudly, but once in a while,
+// not once per message.
+const refusalWarnEvery = time.Hour
+
+var refusals struct {
+	sync.Mutex
+	last map[string]time.Time
+}
+
+func warnRefused(log hclog.Logger, zone, why string) {
+	refusals.Lock()
+	defer refusals.Unlock()
+	if refusals.last == nil {
+		refusals.last = map[string]time.Time{}
+	}
+	if t, ok := refusals.last[zone]; ok && time.Since(t) < refusalWarnEvery {
+		return
+	}
+	refusals.last[zone] = time.Now()
+	log.Warn("DNS list answers with an error code; its lookups are useless until fixed (a public resolver? point [dns] servers at your own)",
+		"zone", zone, "answer", why)
 }
 
 func isTimeout(err error) bool {
