@@ -54,7 +54,7 @@ func envelopeChecks(cfg *config.Config, deps Deps, log hclog.Logger, prob func(s
 		BadMailFrom:      list("envelope.lists.badmailfrom", env.Lists.BadMailFrom),
 		BadRcptTo:        list("envelope.lists.badrcptto", env.Lists.BadRcptTo),
 	}
-	nets, err := config.Prefixes(env.Lists.WhitelistHosts)
+	nets, err := config.HostPrefixes(env.Lists.WhitelistHosts)
 	if err != nil {
 		prob("envelope.lists.whitelisthosts", err)
 	}

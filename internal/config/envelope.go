@@ -206,7 +206,7 @@ func (c *Config) validateEnvelope() Problems {
 			add("envelope.lists.whitelisthelo", "%v", err)
 		}
 	}
-	if _, err := Prefixes(l.WhitelistHosts); err != nil {
+	if _, err := HostPrefixes(l.WhitelistHosts); err != nil {
 		add("envelope.lists.whitelisthosts", "%v", err)
 	}
 	addrList("envelope.internal.recipients", e.Internal.Recipients)
@@ -228,4 +228,34 @@ func checkZone(z string) error {
 		return fmt.Errorf("invalid zone %q (write a DNS name such as zen.spamhaus.org)", z)
 	}
 	return nil
+}
+
+// HostPrefixes parses SME whitelisthosts entries: addresses, CIDR networks,
+// and qpsmtpd's partial IPv4 addresses ending in a dot ("192.168.1." is
+// 192.168.1.0/24, "10." is 10.0.0.0/8).
+func HostPrefixes(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		t := strings.TrimSpace(s)
+		if strings.HasSuffix(t, ".") && !strings.Contains(t, "/") {
+			octets := strings.Split(strings.TrimSuffix(t, "."), ".")
+			if len(octets) >= 1 && len(octets) <= 3 {
+				full := append(octets, make([]string, 4-len(octets))...)
+				for i := len(octets); i < 4; i++ {
+					full[i] = "0"
+				}
+				if p, err := netip.ParsePrefix(strings.Join(full, ".") + "/" + fmt.Sprint(8*len(octets))); err == nil {
+					out = append(out, p)
+					continue
+				}
+			}
+			return nil, fmt.Errorf("invalid partial address %q (write e.g. \"192.168.1.\" or 192.168.1.0/24)", s)
+		}
+		p, err := ParsePrefix(t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

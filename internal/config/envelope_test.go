@@ -45,3 +45,33 @@ func TestEnvelopeDefaults(t *testing.T) {
 		t.Errorf("zone settings %+v", z)
 	}
 }
+
+func TestHostPrefixes(t *testing.T) {
+	tests := []struct {
+		in, want string
+		bad      bool
+	}{
+		{in: "192.168.1.", want: "192.168.1.0/24"},
+		{in: "10.", want: "10.0.0.0/8"},
+		{in: "172.16.5.0/24", want: "172.16.5.0/24"},
+		{in: "192.0.2.7", want: "192.0.2.7/32"},
+		{in: "2001:db8::/32", want: "2001:db8::/32"},
+		{in: "300.1.", bad: true},
+		{in: "1.2.3.4.", bad: true},
+		{in: "nonsense", bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			ps, err := HostPrefixes([]string{tt.in})
+			if tt.bad {
+				if err == nil {
+					t.Fatalf("HostPrefixes(%q) = %v, want an error", tt.in, ps)
+				}
+				return
+			}
+			if err != nil || len(ps) != 1 || ps[0].String() != tt.want {
+				t.Fatalf("HostPrefixes(%q) = %v, %v; want %s", tt.in, ps, err, tt.want)
+			}
+		})
+	}
+}
