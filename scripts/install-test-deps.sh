@@ -10,6 +10,9 @@ want() { for p in "$@"; do have "$p" || need+=("$p"); done; }
 
 # Test components: a private Postfix, redis-server, clamd, OpenDKIM's tools.
 want postfix redis-server clamav-daemon clamav opendkim opendkim-tools
+# The daily statistics report is rendered in headless Chromium; systemd-analyze
+# verifies the unit.
+want chromium systemd
 # unshare (util-linux) gives opendkim-testmsg a private /etc/resolv.conf
 # pointing at the loopback test DNS server (scoring/dkimsign tests).
 want util-linux

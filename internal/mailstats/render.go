@@ -128,6 +128,7 @@ func (d *Day) HTML(w io.Writer, host string) error {
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"hx":   func(h int) int { return left + h*(barW+gap) + barW/2 },
 	"twod": func(h int) string { return fmt.Sprintf("%02d", h) },
+	"add":  func(a, b int) int { return a + b },
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Mail statistics {{.Day.Date.Format "2006-01-02"}}</title>
 <style>
@@ -139,12 +140,12 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 </style></head><body>
 <h1>Mail statistics for {{.Day.Date.Format "Monday 2006-01-02"}}</h1>
 <p>Server {{.Host}} &middot; <span id="total" data-count="{{.Total}}">{{.Total}}</span> messages</p>
-<svg id="chart" width="{{.ChartW}}" height="{{.ChartH}}" viewBox="0 0 {{.ChartW}} {{.ChartH}}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="messages per hour">
+<svg id="chart" width="{{.ChartW}}" height="{{add .ChartH 18}}" viewBox="0 0 {{.ChartW}} {{add .ChartH 18}}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="messages per hour">
 <line x1="38" y1="0" x2="38" y2="{{.ChartH}}" stroke="#999"/>
 <text x="0" y="14" font-size="11">{{.Max}}</text>
 {{range .Bars}}<rect x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}" fill="{{.Color}}"><title>{{.Title}}</title></rect>
+{{end}}{{range .Hours}}<text x="{{hx .}}" y="{{add $.ChartH 14}}" font-size="10" text-anchor="middle">{{twod .}}</text>
 {{end}}</svg>
-<div>{{range .Hours}}<span style="display:inline-block;width:30px;font-size:10px;text-align:center">{{twod .}}</span>{{end}}</div>
 <h2>By category</h2>
 <table id="categories"><tr><th>category</th><th>messages</th></tr>
 {{range .Rows}}<tr><td><span class="sw" style="background:{{index $.Colors .Name}}"></span>{{.Name}}</td><td class="n" data-category="{{.Name}}" data-count="{{.Count}}">{{.Count}}</td></tr>
