@@ -129,6 +129,32 @@ func TestPostfixOutbound(t *testing.T) {
 		check(t, "sendmail outbound")
 	})
 
+	// A sender that SMTP checks would refuse at RCPT (its domain does not
+	// resolve): from sendmail(1) it must still be accepted (Postfix cannot
+	// refuse a recipient of non-SMTP mail; it would defer the whole message).
+	t.Run("sendmail(1) is never refused before end of data", func(t *testing.T) {
+		msg := bytes.Replace(e2eMail("sendmail unresolvable"), []byte("alice@example.com"), []byte("nobody@unresolvable.invalid"), 1)
+		if err := pf.Sendmail(t, "nobody@unresolvable.invalid", []string{"bob@example.org"}, bytes.ReplaceAll(msg, []byte("\r\n"), []byte("\n"))); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for len(byHeader(pf.Sink.Messages(), "sendmail unresolvable")) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("not delivered:\n%s\nqueue:\n%s", pf.Log(), pf.Queue())
+			}
+			pf.Flush()
+			time.Sleep(200 * time.Millisecond)
+		}
+		for _, l := range strings.Split(d.Log(), "\n") {
+			if strings.Contains(l, "not refusing locally submitted mail") {
+				t.Logf("engine: %s", l) // a check wanted to refuse; the engine did not
+			}
+		}
+		if strings.Contains(pf.Log(), "can't reject recipient in non-smtpd") {
+			t.Errorf("the milter tried to refuse a recipient of non-SMTP mail:\n%s", pf.Log())
+		}
+	})
+
 	t.Run("inbound is left alone", func(t *testing.T) {
 		r := pf.Send(t, "someone@example.org", []string{"alice@example.com"}, e2eMail("inbound"))
 		if r.Code != 250 {
