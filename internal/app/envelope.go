@@ -45,6 +45,11 @@ func envelopeChecks(cfg *config.Config, deps Deps, log hclog.Logger, prob func(s
 		if sb := cfg.DNS.StageBudget.Duration; sb > 0 && sb < d {
 			d = sb // [dns] stage_budget caps every check's DNS work
 		}
+		// Leave the engine's check timeout room to collect the answer, so a
+		// slow list is skipped on its own (*_TIMEOUT), not the whole check.
+		if ct := cfg.Engine.CheckTimeout.Duration * 4 / 5; ct > 0 && ct < d {
+			d = ct
+		}
 		return d
 	}
 

@@ -134,6 +134,11 @@ func (c *Config) validateEnvelope() Problems {
 		}
 		if l.Budget.Duration <= 0 || l.Budget.Duration > MaxDNSBudget {
 			add(key+".budget", "must be between 0 and %s (Postfix gives a command 30s)", MaxDNSBudget)
+		} else if ct := c.Engine.CheckTimeout.Duration; ct > 0 && l.Budget.Duration >= ct && c.lines[key+".budget"] > 0 {
+			// The engine would abandon the whole check (CHECK_TIMEOUT)
+			// before the slow list could be skipped on its own (*_TIMEOUT).
+			// A default budget is capped at wiring time instead.
+			add(key+".budget", "budget %s must be shorter than engine.check_timeout %s", l.Budget.Duration, ct)
 		}
 		if l.Enabled && len(l.Zones) == 0 {
 			add(key+".zones", "enabled with no zones")

@@ -15,6 +15,7 @@ func TestEnvelopeValidation(t *testing.T) {
 		{"budget too long", "[envelope.uribl]\nbudget = \"40s\"\n", "envelope.uribl.budget: must be between"},
 		{"zone settings for unlisted zone", "[envelope.dnsbl]\nzones = [\"zen.spamhaus.org\"]\n[envelope.dnsbl.zone.\"bl.example.org\"]\nmode = \"score\"\n", "x.toml:3: envelope.dnsbl.zone.bl.example.org: settings for zone"},
 		{"bad return code", "[envelope.dnsbl.zone.\"zen.spamhaus.org\"]\ncodes = { \"127.0.0.x\" = \"SBL\" }\n", "envelope.dnsbl.zone.zen.spamhaus.org.codes: return code \"127.0.0.x\""},
+		{"budget set over check timeout", "[engine]\ncheck_timeout = \"3s\"\n[envelope.dnsbl]\nbudget = \"4s\"\n", "envelope.dnsbl.budget: budget 4s must be shorter than engine.check_timeout 3s"},
 		{"helo policy", "[envelope.helo]\npolicy = \"paranoid\"\n", "envelope.helo.policy: invalid policy \"paranoid\""},
 		{"badmailfrom pattern", "[envelope.lists]\nbadmailfrom = [\"ok@example.com\", \"no-at-sign\"]\n", "x.toml:2: envelope.lists.badmailfrom: entry 2: pattern \"no-at-sign\" has no '@'"},
 		{"badmailfromto pair", "[envelope.lists]\nbadmailfromto = [[\"a@b\"]]\n", "envelope.lists.badmailfromto: entry 1: want a [sender, recipient] pair"},
@@ -73,5 +74,14 @@ func TestHostPrefixes(t *testing.T) {
 				t.Fatalf("HostPrefixes(%q) = %v, %v; want %s", tt.in, ps, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestDefaultBudgetUnderShortCheckTimeout(t *testing.T) {
+	// A short check timeout with default list budgets is not an error: the
+	// budgets are capped when the engine is built.
+	// (Other sections may object to the short timeout; ours must not.)
+	if _, err := Parse("x.toml", []byte("[engine]\ncheck_timeout = \"3s\"\n")); err != nil && strings.Contains(err.Error(), "envelope") {
+		t.Fatal(err)
 	}
 }
