@@ -115,9 +115,9 @@ func envelopeChecks(cfg *config.Config, deps Deps, log hclog.Logger, prob func(s
 		}
 		checks = append(checks, helo.New(helo.Config{Policy: p, Reject: env.HELO.Action == "reject",
 			OurNames: hosts("envelope.helo.our_names", names), OurAddrs: addrs, DetectAddrs: true,
-			Exempt: exempt, Resolver: deps.Resolver, Budget: cfg.DNS.StageBudget.Duration, Logger: log.Named("helo")}))
+			Exempt: exempt, Resolver: deps.Resolver, Budget: budget(cfg.DNS.StageBudget), Logger: log.Named("helo")}))
 	}
-	checks = append(checks, fromhost.New(fromhost.Config{Resolver: deps.Resolver, Budget: cfg.DNS.StageBudget.Duration,
+	checks = append(checks, fromhost.New(fromhost.Config{Resolver: deps.Resolver, Budget: budget(cfg.DNS.StageBudget),
 		Logger: log.Named("fromhost"), Disabled: !env.ResolvableFromHost.Enabled}))
 	checks = append(checks, refusals...)
 	if len(env.Internal.Recipients) > 0 {
