@@ -42,11 +42,17 @@ func (s *Set) index() {
 	}
 }
 
+// noPrefilter turns the literal prefilter off (benchmarks compare).
+var noPrefilter bool
+
 func (ci *contentIndex) build() {
 	var pats []string
 	ids := map[string]int{}
 	for i, r := range ci.rules {
-		r.lits = requiredLiterals(r.Re.String())
+		r.lits = nil
+		if !noPrefilter {
+			r.lits = requiredLiterals(r.Re.String())
+		}
 		if r.lits == nil {
 			ci.always = append(ci.always, i)
 			continue
