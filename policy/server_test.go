@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -59,6 +60,8 @@ func (c *envelopeRules) Run(_ context.Context, tx *scoring.Transaction, r *scori
 			r.Force(scoring.Tempfail, scoring.Reply{Code: 451, Enhanced: "4.7.1", Text: "Try later"}, "greylisted")
 		case "crash@example.org":
 			panic("test check crashed")
+		case "slow@example.org":
+			time.Sleep(300 * time.Millisecond)
 		}
 	}
 	return nil
@@ -290,5 +293,42 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", f.addr, time.Second); err == nil {
 		t.Fatal("still accepting after Shutdown")
+	}
+}
+
+// TestShutdownAnswersInFlight: a request being judged when Shutdown starts
+// still gets its reply.
+func TestShutdownAnswersInFlight(t *testing.T) {
+	f := newFixture(t, Options{})
+	c := f.dial(t)
+	got := make(chan string, 1)
+	go func() { got <- c.ask(t, request("slow", "198.51.100.1", "a@example.com", "slow@example.org")) }()
+	time.Sleep(100 * time.Millisecond) // the request is in the slow check now
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := f.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if r := <-got; r != "action=DUNNO" {
+		t.Fatalf("in-flight request got %q", r)
+	}
+}
+
+func TestUnixSocket(t *testing.T) {
+	f := newFixture(t, Options{})
+	path := filepath.Join(t.TempDir(), "policy.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go f.srv.Serve(ln)
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := &client{c: conn, br: bufio.NewReader(conn)}
+	if got := c.ask(t, request("u1", "198.51.100.1", "spammer@bad.example", "b@example.org")); got != "action=REJECT 5.7.1 Sender refused" {
+		t.Fatalf("reply %q", got)
 	}
 }
