@@ -68,3 +68,8 @@ func contentChecks(cfg *config.Config, log hclog.Logger) []scoring.Check {
 	}
 	return out
 }
+
+// virusHeader is the X-Virus-Checked modifier of [virus] header.
+func virusHeader(cfg *config.Config) scoring.Modifier {
+	return &virus.Header{Enabled: cfg.Virus.Enabled && cfg.Virus.Header, Host: cfg.Server.Hostname}
+}

@@ -85,6 +85,8 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 		spamheaders.New(spamheaders.Config{
 			Enabled: cfg.Spam.Headers, SubjectTag: cfg.Spam.SubjectTag, SubjectPrefix: cfg.Spam.SubjectPrefix,
 		}),
+		// X-Virus-Checked ([virus] header)
+		virusHeader(cfg),
 		// junk-folder sort header ([sorting], SME SortSpam)
 		sortModifier(cfg),
 		// outbound: disclaimer, then the signature over what leaves, then the archive copy

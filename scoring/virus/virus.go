@@ -28,8 +28,13 @@
 //	CLAM_SKIPPED_SIZE   0.0  larger than max_size, not scanned
 //	CLAM_FAIL           1.0  clamd failed; accepted because on_failure = "accept"
 //
+// Delivered mail gets X-Virus-Checked (the Header modifier, as SME's qpsmtpd
+// plugin adds it): "Checked by ClamAV on HOST", or "Not checked ..." when it
+// went through unscanned; copies that arrived with the message are removed.
+//
 // Config: [virus] enabled, clamd, timeout, max_size, mode, on_failure,
-// profiles, and [[virus.score_signatures]] signature, senders.
+// sessions, header, profiles, and [[virus.score_signatures]] signature,
+// senders.
 package virus
 
 import (
@@ -167,6 +172,7 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 	size := tx.Message.Size()
 	if c.cfg.MaxSize > 0 && size > c.cfg.MaxSize {
 		r.Add(SymSkippedSize, fmt.Sprintf("size=%d", size))
+		tx.SetValue(valueKey, statusSkipped)
 		c.log.Debug("clamd scan skipped", "qid", tx.QueueID, "size", size, "max", c.cfg.MaxSize)
 		return nil
 	}
@@ -180,10 +186,12 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 		// clamd's StreamMaxLength is below our max_size: say so, do not fail.
 		c.log.Warn("message over clamd's StreamMaxLength; raise it or lower [virus] max_size", "qid", tx.QueueID, "size", size)
 		r.Add(SymSkippedSize, fmt.Sprintf("size=%d", size), "clamd-limit")
+		tx.SetValue(valueKey, statusSkipped)
 		return nil
 	}
 	if err != nil {
 		r.Add(SymFail, shortErr(err))
+		tx.SetValue(valueKey, statusFailed)
 		if c.cfg.Tempfail {
 			r.Force(scoring.Tempfail, TempfailReply, "clamd: "+err.Error())
 		} else {
@@ -192,12 +200,15 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 		return nil
 	}
 	if !res.Infected {
+		tx.SetValue(valueKey, statusClean)
 		return nil
 	}
 	if c.soft(res.Signature, tx.MailFrom) {
 		r.Add(SymVirusScored, res.Signature)
+		tx.SetValue(valueKey, statusScored)
 		return nil
 	}
+	tx.SetValue(valueKey, statusInfected)
 	r.Add(SymVirus, res.Signature)
 	r.Force(scoring.Reject, VirusReply(res.Signature), "virus "+res.Signature)
 	return nil
