@@ -457,3 +457,20 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestStats(t *testing.T) {
+	s := dnstest.New(t)
+	s.AddRR(t, `example.com. 300 IN A 192.0.2.1`)
+	s.SetRcode("bad.example.com", 0, dns.RcodeServerFailure)
+	r := s.Resolver(t)
+	ctx := context.Background()
+	r.LookupA(ctx, "example.com")     // from the server
+	r.LookupA(ctx, "example.com")     // cache hit
+	r.LookupA(ctx, "nx.example.com")  // NXDOMAIN is an answer, not an error
+	r.LookupA(ctx, "bad.example.com") // SERVFAIL: an error
+	got := r.Stats()
+	want := resolver.Stats{Queries: 4, CacheHits: 1, Errors: 1}
+	if got != want {
+		t.Fatalf("Stats() = %+v, want %+v", got, want)
+	}
+}
