@@ -47,6 +47,10 @@ enabled = false
 enabled = false
 [dmarc]
 enabled = false
+[envelope.helo]
+policy = "off"
+[envelope.resolvable_fromhost]
+enabled = false
 `
 
 // fullScore scores the test side with the default rules plus Bayes, through
