@@ -1,0 +1,114 @@
+package rules_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailwarden/mailwarden/internal/testenv"
+)
+
+// e2eConfig: Postfix's client is 127.0.0.1 (the local profile), so the rules
+// run for "local" here; the repo's contrib/rules plus testdata/e2e.cf.
+const e2eConfig = `
+[server]
+milter_listen = "{{MILTER}}"
+state_dir = "{{STATE}}"
+[spam]
+sensitivity = "custom"
+tag_level = 4.0
+reject_level = 12.0
+subject_tag = true
+subject_prefix = "[SPAM]"
+[rules]
+paths = [%q, %q]
+profiles = ["local"]
+[wblist]
+whitelist_from = ["*@friends.example"]
+[sorting]
+opt_out = ["nosort@example.org"]
+[virus]
+enabled = false
+[load]
+enabled = false
+[karma]
+enabled = false
+`
+
+func e2eMail(from, subject, body string) []byte {
+	return []byte(fmt.Sprintf("From: %s\r\nTo: rcpt@example.org\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\nSubject: %s\r\nMessage-ID: <%d@example.com>\r\n\r\n%s\r\n",
+		from, subject, time.Now().UnixNano(), body))
+}
+
+func TestPostfixSpamLevels(t *testing.T) {
+	root := testenv.RepoRoot()
+	cfg := fmt.Sprintf(e2eConfig, filepath.Join(root, "contrib", "rules"), filepath.Join(root, "scoring", "rules", "testdata", "e2e.cf"))
+	d := testenv.StartDaemon(t, cfg)
+	pf := testenv.StartPostfix(t, testenv.PostfixOptions{Milter: d.Milter})
+
+	t.Run("over the reject level gets 5xx", func(t *testing.T) {
+		r := pf.Send(t, "sender@example.com", []string{"rcpt@example.org"}, e2eMail("sender@example.com", "hello", "mailwarden reject me please"))
+		if r.Code < 500 || r.Code > 599 {
+			t.Fatalf("got %v, want 5xx", r)
+		}
+	})
+	t.Run("GTUBE gets 5xx", func(t *testing.T) {
+		r := pf.Send(t, "sender@example.com", []string{"rcpt@example.org"}, e2eMail("sender@example.com", "gtube", "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"))
+		if r.Code != 550 {
+			t.Fatalf("got %v, want 550", r)
+		}
+	})
+	t.Run("between the levels arrives tagged and sorted", func(t *testing.T) {
+		before := len(pf.Sink.Messages())
+		r := pf.Send(t, "sender@example.com", []string{"rcpt@example.org"}, e2eMail("sender@example.com", "offer", "mailwarden tag me please"))
+		if r.Code != 250 {
+			t.Fatalf("send: %v", r)
+		}
+		got := pf.Sink.Wait(t, before+1, 20*time.Second)[before]
+		if s := got.Header("Subject"); s != "[SPAM] offer" {
+			t.Errorf("Subject = %q", s)
+		}
+		if got.Header("X-Mailwarden-Sort") != "Junk" || got.Header("X-Spam-Flag") != "YES" {
+			t.Errorf("sort %q flag %q", got.Header("X-Mailwarden-Sort"), got.Header("X-Spam-Flag"))
+		}
+		if st := got.Header("X-Spam-Status"); !strings.HasPrefix(st, "Yes, score=6.0") || !strings.Contains(st, "E2E_TAG_PHRASE") {
+			t.Errorf("X-Spam-Status = %q", st)
+		}
+	})
+	t.Run("opted-out recipient is tagged but not sorted", func(t *testing.T) {
+		before := len(pf.Sink.Messages())
+		r := pf.Send(t, "sender@example.com", []string{"nosort@example.org"}, e2eMail("sender@example.com", "offer", "mailwarden tag me please"))
+		if r.Code != 250 {
+			t.Fatalf("send: %v", r)
+		}
+		got := pf.Sink.Wait(t, before+1, 20*time.Second)[before]
+		if got.Header("X-Mailwarden-Sort") != "" || got.Header("X-Spam-Flag") != "YES" {
+			t.Errorf("sort %q flag %q", got.Header("X-Mailwarden-Sort"), got.Header("X-Spam-Flag"))
+		}
+	})
+	t.Run("whitelisted sender passes", func(t *testing.T) {
+		before := len(pf.Sink.Messages())
+		r := pf.Send(t, "pal@friends.example", []string{"rcpt@example.org"}, e2eMail("Pal <pal@friends.example>", "hi", "mailwarden reject me please"))
+		if r.Code != 250 {
+			t.Fatalf("whitelisted sender refused: %v", r)
+		}
+		got := pf.Sink.Wait(t, before+1, 20*time.Second)[before]
+		if got.Header("X-Spam-Flag") != "" || got.Header("X-Mailwarden-Sort") != "" || !strings.Contains(got.Header("X-Spam-Status"), "USER_IN_WHITELIST") {
+			t.Errorf("whitelisted message: status %q flag %q sort %q", got.Header("X-Spam-Status"), got.Header("X-Spam-Flag"), got.Header("X-Mailwarden-Sort"))
+		}
+	})
+	t.Run("forged sort header is removed from ham", func(t *testing.T) {
+		before := len(pf.Sink.Messages())
+		msg := append([]byte("X-Mailwarden-Sort: Junk\r\n"), e2eMail("sender@example.com", "lunch", "see you at noon")...)
+		r := pf.Send(t, "sender@example.com", []string{"rcpt@example.org"}, msg)
+		if r.Code != 250 {
+			t.Fatalf("send: %v", r)
+		}
+		got := pf.Sink.Wait(t, before+1, 20*time.Second)[before]
+		if got.Header("X-Mailwarden-Sort") != "" {
+			t.Errorf("forged X-Mailwarden-Sort kept")
+		}
+	})
+}
