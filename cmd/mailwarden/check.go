@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/mailwarden/mailwarden/internal/app"
+	"github.com/mailwarden/mailwarden/internal/config"
 	"github.com/mailwarden/mailwarden/internal/message"
 	"github.com/mailwarden/mailwarden/scoring"
 )
@@ -50,19 +51,30 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	helo := fs.String("helo", "", "client HELO name")
 	auth := fs.String("auth", "", "authenticated user name")
 	asJSON := fs.Bool("json", false, "print one JSON object per message")
+	noDNS := fs.Bool("no-dns", false, "do not resolve: the DNS checks are skipped")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(stderr, "usage: mailwarden check FILE.eml [--from A] [--rcpt A]... [--ip IP] [--helo NAME] [--auth USER] [--json] [-c CONFIG]")
+		fmt.Fprintln(stderr, "usage: mailwarden check FILE.eml [--from A] [--rcpt A]... [--ip IP] [--helo NAME] [--auth USER] [--json] [--no-dns] [-c CONFIG]")
 		return 2
 	}
 	if _, err := os.Stat(*path); err != nil && *path == defaultConfig {
 		fmt.Fprintf(stderr, "mailwarden: %s not found; give the policy file with -c\n", *path)
 		return 2
 	}
-	_, e, err := app.LoadEngine(*path, app.Deps{})
+	// The DNS checks (SPF, DNS lists, DKIM keys) resolve through the [dns]
+	// resolver; --no-dns leaves them without one (they report CHECK_ERROR).
+	deps := app.Deps{}
+	if !*noDNS {
+		if cfg, err := config.Load(*path); err == nil {
+			if res, err := app.NewResolver(cfg, nil); err == nil {
+				deps.Resolver = res
+			}
+		}
+	}
+	_, e, err := app.LoadEngine(*path, deps)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
