@@ -115,6 +115,10 @@ func (m *Modifier) Modify(_ context.Context, tx *scoring.Transaction, v *scoring
 		tx.SetValue(ValueKey, "skipped: no text for domain "+domain)
 		return nil
 	}
+	if c.NewBody == nil && tx.Message.Body.Size() > MaxBodySize {
+		tx.SetValue(ValueKey, "skipped: "+ErrTooLarge.Error())
+		return nil
+	}
 	src, err := c.BodyReader(tx.Message.BodyReader())
 	if err != nil {
 		return err

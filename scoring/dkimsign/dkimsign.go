@@ -136,6 +136,12 @@ func (s *Signer) Modify(ctx context.Context, tx *scoring.Transaction, v *scoring
 		tx.SetValue(ValueKey, "not signed: signing disabled")
 		return nil
 	}
+	if tx.Message.HeaderTruncated {
+		// We did not keep every field: a signature over what we kept would
+		// not verify against what the MTA sends.
+		tx.SetValue(ValueKey, "not signed: header too large to sign")
+		return nil
+	}
 	hdr := c.ApplyHeaders(tx.Message.Header)
 	keys, domain, why := s.decide(tx, &hdr)
 	if why != "" {

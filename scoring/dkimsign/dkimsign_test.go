@@ -227,6 +227,7 @@ func TestSignDecisions(t *testing.T) {
 		{"unlisted login domain", nil, scoring.ProfileAuthenticated, false, "carol@example.com", "carol@example.com", "signed d=example.com s=nov2026,ed2026"},
 		{"unlisted bare login", nil, scoring.ProfileAuthenticated, false, "dave", "dave@example.com", "not signed: From domain example.com not allowed for user dave"},
 		{"unlisted any", func(c *Config) { c.Unlisted = UnlistedAny }, scoring.ProfileAuthenticated, false, "dave", "dave@example.com", "signed d=example.com s=nov2026,ed2026"},
+		{"truncated header", nil, scoring.ProfileLocal, false, "", "x@example.com", "not signed: header too large to sign"},
 		{"display name in another charset", nil, scoring.ProfileLocal, false, "", "=?iso-2022-jp?B?GyRCJTUlcyVXJWsbKEI=?= <x@example.com>", "signed d=example.com s=nov2026,ed2026"},
 		{"two From addresses", nil, scoring.ProfileLocal, false, "", "a@example.com, b@example.org", "not signed: unparsable From: 2 author addresses"},
 		{"no domains listed: own keys only", func(c *Config) { c.Domains = nil }, scoring.ProfileLocal, false, "", "x@example.net", "not signed: From domain example.net is not one we sign for"},
@@ -242,6 +243,9 @@ func TestSignDecisions(t *testing.T) {
 				if m.Header.Fields[i].Name == "From" {
 					m.Header.Fields[i].Value = " " + tt.from
 				}
+			}
+			if tt.name == "truncated header" {
+				m.HeaderTruncated = true
 			}
 			tx := &scoring.Transaction{Profile: tt.profile, NonSMTP: tt.nonSMTP, Message: m, Client: scoring.Client{AuthUser: tt.user}}
 			c := &scoring.Changes{}
