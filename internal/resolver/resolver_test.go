@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-msgauth/dmarc"
 	"github.com/hashicorp/go-hclog"
 	"github.com/miekg/dns"
 
@@ -472,5 +473,36 @@ func TestStats(t *testing.T) {
 	want := resolver.Stats{Queries: 4, CacheHits: 1, Errors: 1}
 	if got != want {
 		t.Fatalf("Stats() = %+v, want %+v", got, want)
+	}
+}
+
+// TestGoMsgauthClassification: go-msgauth classifies our errors as it does
+// the standard library's: NXDOMAIN is "no policy", SERVFAIL and timeouts are
+// temporary failures.
+func TestGoMsgauthClassification(t *testing.T) {
+	s := dnstest.New(t)
+	s.AddRR(t, `_dmarc.example.com. 300 IN TXT "v=DMARC1; p=reject"`)
+	s.SetRcode("_dmarc.servfail.example.com", dns.TypeTXT, dns.RcodeServerFailure)
+	s.SetDrop("_dmarc.timeout.example.com")
+	r := s.ResolverWith(t, resolver.Config{Timeout: 100 * time.Millisecond, Attempts: 1})
+	opts := &dmarc.LookupOptions{LookupTXT: r.TXTLookupFunc(context.Background())}
+	tests := []struct {
+		domain   string
+		found    bool
+		noPolicy bool
+		temp     bool
+	}{
+		{"example.com", true, false, false},
+		{"missing.example.com", false, true, false},
+		{"servfail.example.com", false, false, true},
+		{"timeout.example.com", false, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.domain, func(t *testing.T) {
+			rec, err := dmarc.LookupWithOptions(tc.domain, opts)
+			if (rec != nil) != tc.found || errors.Is(err, dmarc.ErrNoPolicy) != tc.noPolicy || dmarc.IsTempFail(err) != tc.temp {
+				t.Fatalf("record %v, err %v: want found %v, no policy %v, temporary %v", rec, err, tc.found, tc.noPolicy, tc.temp)
+			}
+		})
 	}
 }
