@@ -65,8 +65,6 @@ func (c *Config) validateDNS() Problems {
 		ps = append(ps, c.problem("dns.stage_budget", "must be between 0 and %s (Postfix's milter command timeout is 30s)", maxStageBudget))
 	} else if d.StageBudget.Duration < d.Timeout.Duration {
 		ps = append(ps, c.problem("dns.stage_budget", "budget %s is shorter than one query timeout %s", d.StageBudget.Duration, d.Timeout.Duration))
-	} else if ct := c.Engine.CheckTimeout.Duration; ct > 0 && d.StageBudget.Duration > ct {
-		ps = append(ps, c.problem("dns.stage_budget", "budget %s exceeds engine.check_timeout %s, where checks are cut off", d.StageBudget.Duration, ct))
 	}
 	return ps
 }
