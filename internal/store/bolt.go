@@ -69,6 +69,8 @@ const (
 	sweepEvery = 10 * time.Minute
 	// sweepMax bounds the keys one sweep deletes (keeps a write short).
 	sweepMax = 10000
+	// failFastFor: after a failed open, operations fail at once this long.
+	failFastFor = time.Second
 	// batchDelay: concurrent writes within this window share one fsync.
 	batchDelay = 2 * time.Millisecond
 )
@@ -92,6 +94,8 @@ type Bolt struct {
 	waitCheck time.Time
 	waiter    bool
 	lastSweep time.Time
+	openErr   error
+	openErrAt time.Time
 }
 
 var _ Store = (*Bolt)(nil)
@@ -188,10 +192,17 @@ func (s *Bolt) acquire(ctx context.Context) (*bolt.DB, error) {
 		s.cond.Wait()
 	}
 	if s.db == nil {
+		// After a failed open, fail fast for a moment instead of making
+		// every waiting operation sit out its own LockTimeout in turn.
+		if s.openErr != nil && time.Since(s.openErrAt) < failFastFor {
+			return nil, s.openErr
+		}
 		db, err := s.open()
 		if err != nil {
+			s.openErr, s.openErrAt = err, time.Now()
 			return nil, err
 		}
+		s.openErr = nil
 		s.db = db
 		s.openedAt = time.Now()
 	}

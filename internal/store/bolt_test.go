@@ -5,8 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/mailwarden/mailwarden/internal/store"
 )
@@ -86,5 +89,37 @@ func TestBoltHelper(t *testing.T) {
 		if _, err := s.Incr(context.Background(), "learn:n", 1, 0); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestBoltLockedFailsClearly: while another process holds the file beyond
+// LockTimeout, operations fail with an error naming the file, quickly, and
+// work again once it lets go.
+func TestBoltLockedFailsClearly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := store.OpenBolt(path, store.BoltOptions{NoSync: true, LockTimeout: 200 * time.Millisecond, IdleRelease: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	time.Sleep(50 * time.Millisecond) // idle: the file is released
+	// Another holder that never yields (bbolt directly, as a foreign process would).
+	holder, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_, _, err = s.Get(ctx, "k")
+	if err == nil || !strings.Contains(err.Error(), "locked by another process") {
+		t.Fatalf("Get on a locked file: %v", err)
+	}
+	start := time.Now()
+	if _, _, err := s.Get(ctx, "k"); err == nil || time.Since(start) > 100*time.Millisecond {
+		t.Fatalf("second Get: %v after %s; want a fast failure", err, time.Since(start))
+	}
+	holder.Close()
+	time.Sleep(1100 * time.Millisecond)
+	if err := s.Put(ctx, "k", []byte("v"), 0); err != nil {
+		t.Fatalf("after the holder let go: %v", err)
 	}
 }
