@@ -79,6 +79,8 @@ func TestExtension(t *testing.T) {
 	tests := map[string]string{
 		"a.exe": "exe", "A.EXE": "exe", "invoice.pdf.exe": "exe", "x.exe. ": "exe", "dir\\x.vbs": "vbs",
 		"dir/x.js": "js", "noext": "", "trailingdot.": "", ".bashrc": "bashrc", "": "",
+		// Right-to-left override: shown as "invoiceexe.pdf", really an .exe.
+		"invoice\u202efdp.exe": "exe",
 	}
 	for in, want := range tests {
 		t.Run(in, func(t *testing.T) {
