@@ -7,18 +7,22 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
 
 	"github.com/mailwarden/mailwarden/internal/config"
 	"github.com/mailwarden/mailwarden/internal/dkimkeys"
 )
 
 // cmdDKIM implements `mailwarden dkim keygen DOMAIN [--selector S]
-// [--rsa-bits 2048|--ed25519] [--force] [-c FILE] [--dir KEYS_DIR]`: a new key
+// [--rsa-bits 2048|--ed25519] [--force] [--owner USER] [-c FILE]
+// [--dir KEYS_DIR]`: a new key
 // pair in the SME layout (dkim.keys_dir of the config, or --dir), then the
 // record to publish.
 func cmdDKIM(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "keygen" {
-		fmt.Fprintln(stderr, "usage: mailwarden dkim keygen DOMAIN [--selector nov2026] [--rsa-bits 2048|--ed25519] [--force] [-c FILE] [--dir KEYS_DIR]")
+		fmt.Fprintln(stderr, "usage: mailwarden dkim keygen DOMAIN [--selector nov2026] [--rsa-bits 2048|--ed25519] [--force] [--owner USER] [-c FILE] [--dir KEYS_DIR]")
 		return 2
 	}
 	fs := flag.NewFlagSet("dkim keygen", flag.ContinueOnError)
@@ -29,6 +33,7 @@ func cmdDKIM(args []string, stdout, stderr io.Writer) int {
 	force := fs.Bool("force", false, "replace an existing key of the same type")
 	cfgPath := fs.String("c", defaultConfig, "policy file (for dkim.keys_dir)")
 	dir := fs.String("dir", "", "keys directory (overrides dkim.keys_dir)")
+	owner := fs.String("owner", "", "give the domain's key files to this user (the one mailwarden runs as)")
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return 2
@@ -52,7 +57,15 @@ func cmdDKIM(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "; wrote %s (%s %d bits, selector %s, mode 0600)\n", k.Path, k.Algorithm, k.Bits, k.Selector)
-	fmt.Fprintln(stdout, "; make it readable by the user mailwarden runs as (chown), then reload mailwarden")
+	if *owner != "" {
+		if err := chownDomainDir(filepath.Dir(k.Path), *owner); err != nil {
+			fmt.Fprintf(stderr, "dkim keygen: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "; owned by %s; reload mailwarden to use it\n", *owner)
+	} else {
+		fmt.Fprintln(stdout, "; make it readable by the user mailwarden runs as (--owner, or chown), then reload mailwarden")
+	}
 	domain := pos[0]
 	if domain == dkimkeys.DefaultDir {
 		domain = "YOUR-DOMAIN"
@@ -62,6 +75,30 @@ func cmdDKIM(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// chownDomainDir gives a domain directory and its files to a user (and the
+// user's group), keeping their modes.
+func chownDomainDir(dir, name string) error {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return err
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	if err := os.Chown(dir, uid, gid); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.Chown(filepath.Join(dir, e.Name()), uid, gid); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // keysDirFor returns --dir, else dkim.keys_dir of the config file (when it

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mailwarden/mailwarden/internal/dkimkeys"
@@ -37,8 +40,19 @@ func TestDKIMKeygenAndDNS(t *testing.T) {
 	if _, errs, code := run(t, "dkim", "keygen", "example.com", "-c", cfg); code == 0 || !strings.Contains(errs, "--force") {
 		t.Errorf("second keygen without --force: %d %s", code, errs)
 	}
-	if out, errs, code := run(t, "dkim", "keygen", "example.com", "--ed25519", "-c", cfg); code != 0 || !strings.Contains(out, "k=ed25519") {
+	edArgs := []string{"dkim", "keygen", "example.com", "--ed25519", "-c", cfg}
+	if os.Geteuid() == 0 { // chown needs root
+		edArgs = append(edArgs, "--owner", "nobody")
+	}
+	if out, errs, code := run(t, edArgs...); code != 0 || !strings.Contains(out, "k=ed25519") || (os.Geteuid() == 0 && !strings.Contains(out, "owned by nobody")) {
 		t.Fatalf("ed25519 keygen: %d %s %s", code, out, errs)
+	}
+	if st, err := os.Stat(filepath.Join(keys, "example.com", "private.ed25519")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("ed25519 key: %v %v", st, err)
+	} else if sys, ok := st.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
+		if u, _ := user.Lookup("nobody"); u != nil && strconv.Itoa(int(sys.Uid)) != u.Uid {
+			t.Errorf("--owner nobody: file uid %d", sys.Uid)
+		}
 	}
 	if _, _, code := run(t, "dkim", "keygen", "example.com", "--rsa-bits", "512", "-c", cfg, "--force"); code == 0 {
 		t.Errorf("512-bit key accepted")
