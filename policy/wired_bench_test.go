@@ -49,6 +49,11 @@ func cpuTime() time.Duration {
 
 func startWired(b *testing.B, cacheSize int) (addr string, dns *dnstest.Server) {
 	b.Helper()
+	return startWiredT(b, cacheSize)
+}
+
+func startWiredT(b testing.TB, cacheSize int) (addr string, dns *dnstest.Server) {
+	b.Helper()
 	dns = dnstest.New(b)
 	dns.AddRR(b, "example.com. 300 IN A 192.0.2.1", "example.com. 300 IN MX 10 mx.example.com.", "mx.example.com. 300 IN A 192.0.2.1")
 	cfg, err := config.Parse("bench.toml", fmt.Appendf(nil, wiredConfig, dns.Addr(), cacheSize))
