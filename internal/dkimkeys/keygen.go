@@ -97,7 +97,12 @@ func Generate(dir, domain string, o GenerateOptions) (*Key, error) {
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	if err := os.MkdirAll(ddir, 0o700); err != nil {
+	// The keys directory holds no secret itself (the daemon's user must be
+	// able to enter it); a domain's directory is private to its owner.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(ddir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, err
 	}
 	var block *pem.Block
