@@ -154,6 +154,9 @@ var smeNames = map[string]string{
 	"rhsbl":           "envelope.rhsbl.enabled",
 	"helopolicy":      "envelope.helo.policy",
 	"spfrejectpolicy": "spf.reject_policy",
+	"karmanegative":   "karma.negative",
+	"karmastrikes":    "karma.strikes",
+	"maxload":         "load.max_load",
 }
 
 // Line returns the line a dotted key was set on, or 0.
