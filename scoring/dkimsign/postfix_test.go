@@ -3,6 +3,7 @@ package dkimsign
 import (
 	"bytes"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ state_dir = "{{STATE}}"
 servers = [%q]
 [profiles]
 local_networks = [%s]
-submission_daemons = []
+submission_daemons = ["ORIGINATING"]
 [dkim]
 keys_dir = %q
 domains = ["example.com"]
@@ -180,6 +181,26 @@ func TestPostfixOutbound(t *testing.T) {
 		}
 		if strings.Contains(rcptsOf(got), "archive") || m.Header("X-Copied-To") != "" {
 			t.Errorf("inbound mail archived with scope=outgoing: %s", rcptsOf(got))
+		}
+	})
+
+	// A submission service: Postfix names it with milter_macro_daemon_name
+	// (master.cf -o on a real server; here the whole instance), listed in
+	// [profiles] submission_daemons: its clients are outbound.
+	t.Run("submission service by daemon name", func(t *testing.T) {
+		for _, args := range [][]string{{"postconf", "-c", pf.Dir, "-e", "milter_macro_daemon_name=ORIGINATING"}, {"postfix", "-c", pf.Dir, "reload"}} {
+			if out, err := exec.Command(testenv.RequireBinary(t, args[0]), args[1:]...).CombinedOutput(); err != nil {
+				t.Fatalf("%v: %v %s", args, err, out)
+			}
+		}
+		time.Sleep(time.Second) // smtpd processes restart after reload
+		r := pf.Send(t, "alice@example.com", []string{"bob@example.org"}, e2eMail("submission outbound"))
+		if r.Code != 250 {
+			t.Fatalf("send: %v\n%s", r, pf.Log())
+		}
+		check(t, "submission outbound")
+		if !strings.Contains(d.Log(), "profile=authenticated from=<alice@example.com>") {
+			t.Errorf("submission client not classified as authenticated:\n%s", d.Log())
 		}
 	})
 }
