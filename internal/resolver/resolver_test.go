@@ -160,9 +160,11 @@ func TestFailures(t *testing.T) {
 	s.AddRR(t, `servfail.example.com. 300 IN A 192.0.2.1`, `slow.example.com. 300 IN A 192.0.2.1`)
 	s.SetRcode("servfail.example.com", 0, dns.RcodeServerFailure)
 	s.SetRcode("refused.example.com", dns.TypeTXT, dns.RcodeRefused)
-	s.SetDelay("slow.example.com", 400*time.Millisecond)
+	// Generous times: the shared test machine can be very loaded, and a
+	// slow answer must not pass for a timeout.
+	s.SetDelay("slow.example.com", 2*time.Second)
 	s.SetDrop("dropped.example.com")
-	r := s.ResolverWith(t, resolver.Config{Timeout: 150 * time.Millisecond, Attempts: 2})
+	r := s.ResolverWith(t, resolver.Config{Timeout: 400 * time.Millisecond, Attempts: 2})
 	tests := []struct {
 		name     string
 		qtype    uint16
@@ -170,12 +172,12 @@ func TestFailures(t *testing.T) {
 		maxTime  time.Duration
 		ctxLimit time.Duration
 	}{
-		{"servfail.example.com", dns.TypeA, false, time.Second, 0},
-		{"refused.example.com", dns.TypeTXT, false, time.Second, 0},
-		{"slow.example.com", dns.TypeA, true, time.Second, 0},
-		{"dropped.example.com", dns.TypeA, true, time.Second, 0},
-		// The caller's deadline wins over the resolver's attempts.
-		{"dropped.example.com", dns.TypeMX, true, 120 * time.Millisecond, 50 * time.Millisecond},
+		{"servfail.example.com", dns.TypeA, false, 2 * time.Second, 0},
+		{"refused.example.com", dns.TypeTXT, false, 2 * time.Second, 0},
+		{"slow.example.com", dns.TypeA, true, 2 * time.Second, 0},
+		{"dropped.example.com", dns.TypeA, true, 2 * time.Second, 0},
+		// The caller's deadline wins over the resolver's attempts (2 × 400 ms).
+		{"dropped.example.com", dns.TypeMX, true, 350 * time.Millisecond, 50 * time.Millisecond},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+"/"+dns.TypeToString[tc.qtype], func(t *testing.T) {
@@ -484,7 +486,7 @@ func TestGoMsgauthClassification(t *testing.T) {
 	s.AddRR(t, `_dmarc.example.com. 300 IN TXT "v=DMARC1; p=reject"`)
 	s.SetRcode("_dmarc.servfail.example.com", dns.TypeTXT, dns.RcodeServerFailure)
 	s.SetDrop("_dmarc.timeout.example.com")
-	r := s.ResolverWith(t, resolver.Config{Timeout: 100 * time.Millisecond, Attempts: 1})
+	r := s.ResolverWith(t, resolver.Config{Timeout: 300 * time.Millisecond, Attempts: 1})
 	opts := &dmarc.LookupOptions{LookupTXT: r.TXTLookupFunc(context.Background())}
 	tests := []struct {
 		domain   string

@@ -48,7 +48,7 @@ func runCheck(t *testing.T, c *Check, tx *scoring.Transaction) []string {
 
 func TestCheck(t *testing.T) {
 	s := checkZone(t)
-	res := s.ResolverWith(t, resolver.Config{Timeout: 200 * time.Millisecond, Attempts: 1})
+	res := s.ResolverWith(t, resolver.Config{Timeout: 600 * time.Millisecond, Attempts: 1})
 	tests := []struct {
 		name      string
 		ip        string
