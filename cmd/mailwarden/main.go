@@ -47,6 +47,7 @@ func commands() []command {
 		{"dnsbl", "dnsbl [IP|DOMAIN ...]: DNSBL/RHSBL/URIBL status, and what the lists say now", cmdDNSBL},
 		{"learn", "learn --spam|--ham|--forget PATH... | --watch: train Bayes, like sa-learn", cmdLearn},
 		{"bayes", "bayes stats|reset|expire: the Bayes token database", cmdBayes},
+		{"karma", "karma list [--all] | show IP... | forget IP...: client karma, end a penalty", cmdKarma},
 		{"stats", "stats [--day YYYY-MM-DD] [--html FILE] [--send]: daily mail statistics (SME mailstats)", cmdStats},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println("mailwarden", version); return 0 }},
 	}

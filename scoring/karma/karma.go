@@ -228,3 +228,35 @@ func (c *Check) Observe(ctx context.Context, tx *scoring.Transaction, v *scoring
 		c.cfg.Logger.Debug("karma updated", "client", a, "nice", rec.Nice, "naughty", rec.Naughty)
 	}
 }
+
+// Entry is one client's history, for listings.
+type Entry struct {
+	Addr netip.Addr
+	Record
+}
+
+// Penalized reports whether the client is in the penalty box at now.
+func (r Record) Penalized(now time.Time) bool { return r.PenaltyUntil > now.Unix() }
+
+// List returns every client with a history (bounded by the store's Scan).
+func List(ctx context.Context, s store.Store) ([]Entry, error) {
+	var out []Entry
+	err := s.Scan(ctx, "karma:", func(key string, val []byte) error {
+		a, err := netip.ParseAddr(key[len("karma:"):])
+		if err != nil {
+			return nil // not ours
+		}
+		var r Record
+		if json.Unmarshal(val, &r) != nil {
+			return nil
+		}
+		out = append(out, Entry{Addr: a, Record: r})
+		return nil
+	})
+	return out, err
+}
+
+// Forget deletes a client's history (takes it out of the penalty box).
+func Forget(ctx context.Context, s store.Store, a netip.Addr) error {
+	return s.Delete(ctx, Key(a))
+}
