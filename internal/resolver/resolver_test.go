@@ -57,7 +57,7 @@ func TestLookups(t *testing.T) {
 		`1.2.0.192.in-addr.arpa. 300 IN PTR host.example.com.`,
 		`only6.example.com. 300 IN AAAA 2001:db8::6`,
 	)
-	r := s.Resolver(t)
+	r := s.ResolverWith(t, resolver.Config{Timeout: 2 * time.Second, Attempts: 1})
 	ctx := context.Background()
 
 	t.Run("TXT joins strings", func(t *testing.T) {
@@ -126,7 +126,7 @@ func TestLookups(t *testing.T) {
 func TestNotFound(t *testing.T) {
 	s := dnstest.New(t)
 	s.AddRR(t, `example.com. 300 IN A 192.0.2.1`, `a.b.example.com. 300 IN A 192.0.2.3`)
-	r := s.Resolver(t)
+	r := s.ResolverWith(t, resolver.Config{Timeout: 2 * time.Second, Attempts: 1})
 	ctx := context.Background()
 	tests := []struct {
 		name  string
@@ -305,7 +305,7 @@ func TestTruncation(t *testing.T) {
 		lines = append(lines, fmt.Sprintf(`big.example.com. 300 IN TXT "%s-%02d"`, strings.Repeat("x", 60), i))
 	}
 	s.AddRR(t, lines...)
-	r := s.Resolver(t)
+	r := s.ResolverWith(t, resolver.Config{Timeout: 2 * time.Second, Attempts: 1})
 	for _, tc := range []struct {
 		name string
 		n    int
@@ -327,7 +327,7 @@ func TestSingleFlight(t *testing.T) {
 	s := dnstest.New(t)
 	s.AddRR(t, `example.com. 300 IN A 192.0.2.1`)
 	s.SetDelay("example.com", 100*time.Millisecond)
-	r := s.Resolver(t)
+	r := s.ResolverWith(t, resolver.Config{Timeout: 2 * time.Second, Attempts: 1})
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for i := 0; i < 20; i++ {
@@ -382,7 +382,7 @@ func TestTXTRawBytes(t *testing.T) {
 	s := dnstest.New(t)
 	raw := "a\x00b\\c\"d\x96\r\n"
 	s.Add(dnstest.TXT("raw.example.com", 300, raw, "tail"))
-	got, err := s.Resolver(t).LookupTXT(context.Background(), "raw.example.com")
+	got, err := s.ResolverWith(t, resolver.Config{Timeout: 2 * time.Second, Attempts: 1}).LookupTXT(context.Background(), "raw.example.com")
 	if err != nil || len(got) != 1 || got[0] != raw+"tail" {
 		t.Fatalf("LookupTXT = %q, %v; want %q", got, err, raw+"tail")
 	}
@@ -394,7 +394,7 @@ func TestTXTCachedNotModified(t *testing.T) {
 	s := dnstest.New(t)
 	raw := `back\slash \\ and "quotes"` + "\x01"
 	s.Add(dnstest.TXT("esc.example.com", 300, raw))
-	r := s.Resolver(t)
+	r := s.ResolverWith(t, resolver.Config{Timeout: 2 * time.Second, Attempts: 1})
 	for i := 0; i < 3; i++ {
 		got, err := r.LookupTXT(context.Background(), "esc.example.com")
 		if err != nil || len(got) != 1 || got[0] != raw {
@@ -465,7 +465,7 @@ func TestStats(t *testing.T) {
 	s := dnstest.New(t)
 	s.AddRR(t, `example.com. 300 IN A 192.0.2.1`)
 	s.SetRcode("bad.example.com", 0, dns.RcodeServerFailure)
-	r := s.Resolver(t)
+	r := s.ResolverWith(t, resolver.Config{Timeout: 2 * time.Second, Attempts: 1})
 	ctx := context.Background()
 	r.LookupA(ctx, "example.com")     // from the server
 	r.LookupA(ctx, "example.com")     // cache hit
