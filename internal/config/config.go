@@ -157,6 +157,7 @@ var smeNames = map[string]string{
 	"karmanegative":   "karma.negative",
 	"karmastrikes":    "karma.strikes",
 	"maxload":         "load.max_load",
+	"maxscannersize":  "virus.max_size",
 }
 
 // Line returns the line a dotted key was set on, or 0.
