@@ -11,7 +11,8 @@
 //
 // A blocked attachment is refused at end of data with 554 5.7.1 and a reply
 // naming the offending file; with action = "score" only the symbols are
-// added. Attachments come from internal/mime (decoded parts, RFC 2183/2231
+// added. Like the other checks, and unlike the virus scan, it is skipped for
+// whitelisted mail. Attachments come from internal/mime (decoded parts, RFC 2183/2231
 // file names), parsed once per message.
 //
 // Symbols (default weights; with action "reject" the weight matters only

@@ -3,7 +3,9 @@
 // The whole message is streamed to clamd with INSTREAM (internal/clamd), and
 // clamd's own mail parser decodes the MIME parts and opens archives; with
 // mode = "parts" the decoded parts from internal/mime are sent one by one
-// instead (the whole message as well when the decoder had to truncate).
+// instead (the whole message as well when the decoder had to truncate; text
+// parts go as internal/mime decoded them, converted to UTF-8, while message
+// mode sends the bytes as received).
 //
 // Outcomes:
 //   - a virus: refused at end of data with 554 5.7.1 and the signature name;
