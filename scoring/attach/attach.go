@@ -11,8 +11,10 @@
 //
 // A blocked attachment is refused at end of data with 554 5.7.1 and a reply
 // naming the offending file; with action = "score" only the symbols are
-// added. Like the other checks, and unlike the virus scan, it is skipped for
-// whitelisted mail. Attachments come from internal/mime (decoded parts, RFC 2183/2231
+// added. Like the virus scan it runs for whitelisted mail too
+// (scoring.AlwaysRun): SME's whitelists are forgeable envelope data, and
+// whitelisting means "skip the spam checks", not "let executables through".
+// Attachments come from internal/mime (decoded parts, RFC 2183/2231
 // file names), parsed once per message.
 //
 // Symbols (default weights; with action "reject" the weight matters only
@@ -90,8 +92,9 @@ type Check struct {
 }
 
 var (
-	_ scoring.Check    = (*Check)(nil)
-	_ scoring.Profiled = (*Check)(nil)
+	_ scoring.Check     = (*Check)(nil)
+	_ scoring.Profiled  = (*Check)(nil)
+	_ scoring.AlwaysRun = (*Check)(nil)
 )
 
 // New returns the check. Zero limits get the defaults.
@@ -128,6 +131,7 @@ func New(cfg Config) *Check {
 func (c *Check) Name() string                       { return "attachments" }
 func (c *Check) Stage() scoring.Stage               { return scoring.StageEOM }
 func (c *Check) DefaultProfiles() []scoring.Profile { return c.cfg.Profiles }
+func (c *Check) AlwaysRun() bool                    { return true }
 
 // Symbols implements scoring.Check.
 func (c *Check) Symbols() []scoring.SymbolDef {
