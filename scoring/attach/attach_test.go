@@ -378,3 +378,35 @@ func BenchmarkInspect(b *testing.B) {
 		}
 	}
 }
+
+// whitelister whitelists every message at connect, as a whitelist check does.
+type whitelister struct{}
+
+func (whitelister) Name() string                 { return "wl" }
+func (whitelister) Stage() scoring.Stage         { return scoring.StageConnect }
+func (whitelister) Symbols() []scoring.SymbolDef { return nil }
+func (whitelister) Run(_ context.Context, _ *scoring.Transaction, r *scoring.Result) error {
+	r.Whitelist()
+	return nil
+}
+
+func TestWhitelistedStillBlocked(t *testing.T) {
+	e, err := scoring.New(scoring.Options{Levels: scoring.Levels{TagLevel: 5}}, []scoring.Check{whitelister{}, defaultCheck()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := message.Parse(strings.NewReader(mail(attachment("setup.exe", "application/octet-stream", []byte("x")))), 0, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	tx := &scoring.Transaction{Message: m, Profile: scoring.ProfileRemote}
+	e.RunStage(context.Background(), scoring.StageConnect, tx)
+	e.RunStage(context.Background(), scoring.StageEOM, tx)
+	if !tx.Whitelisted() {
+		t.Fatal("setup: not whitelisted")
+	}
+	if v := e.Verdict(tx); v.Action != scoring.Reject {
+		t.Fatalf("whitelisted .exe: %v", v.Action)
+	}
+}
