@@ -55,6 +55,14 @@ bench-deps:
 bench-accuracy:
 	./scripts/bench-accuracy.sh
 
+# DKIM signing throughput against OpenDKIM and a no-op milter (BENCHMARKS.md,
+# "Outbound"); needs the SpamAssassin corpus in /tmp/sa-corpus (see
+# ../shared/testdata/corpus/README.md).
+.PHONY: bench-dkim
+bench-dkim: bench-deps
+	go test -run XXX -bench 'BenchmarkSign$$' -benchtime 1s -count 5 ./scoring/dkimsign/
+	./scoring/dkimsign/bench/compare-opendkim.sh
+
 # Install binary, systemd unit, example config and rules; create the
 # mailwarden system user. An existing config is never overwritten.
 PREFIX  ?= /usr/local
