@@ -142,6 +142,9 @@ func LoadDomainDir(dir string) ([]*Key, error) {
 			return nil, err
 		}
 		k.Selector = sel
+		if len(keys) > 0 && keys[0].Selector == sel {
+			return nil, fmt.Errorf("dkim keys: %s: the RSA and Ed25519 keys both use selector %q; one selector publishes one key record (rename one selector file and publish its record)", dir, sel)
+		}
 		keys = append(keys, k)
 	}
 	return keys, nil

@@ -113,6 +113,8 @@ func TestLoadDirProblems(t *testing.T) {
 		{"selector without key", map[string]string{"example.com/selector": "s1\n"}, "has no key"},
 		{"bad selector", map[string]string{"example.com/selector": "bad sel\n", "example.com/private": "x"}, "selector"},
 		{"not PEM", map[string]string{"example.com/selector": "s1\n", "example.com/private": "garbage"}, "no PEM block"},
+		{"one selector for two keys", map[string]string{"example.com/selector": "s1\n", "example.com/selector.ed25519": "s1\n",
+			"example.com/private": testEd25519PEM, "example.com/private.ed25519": testEd25519PEM}, "both use selector"},
 		{"public key as private", map[string]string{"example.com/selector": "s1\n", "example.com/private": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}, "not a private key"},
 	}
 	for _, tt := range tests {
@@ -184,3 +186,6 @@ func TestSplitAndZone(t *testing.T) {
 		t.Errorf("single string record wrapped: %s", z)
 	}
 }
+
+// testEd25519PEM is a throwaway PKCS#8 Ed25519 key (RFC 8410 example).
+const testEd25519PEM = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n-----END PRIVATE KEY-----\n"
