@@ -216,9 +216,19 @@ func (c *Check) content(ci *contentIndex, texts []string, hits map[string]int) {
 	if len(ci.rules) == 0 || len(texts) == 0 {
 		return
 	}
-	for _, i := range ci.candidates(texts) {
-		rule := ci.rules[i]
-		if n := matchTexts(rule, texts); n > 0 {
+	per := ci.perText(texts)
+	// In rule order, so "multiple" counting is deterministic.
+	sub := make([]string, 0, len(texts))
+	for i, rule := range ci.rules {
+		idx, ok := per[i]
+		if !ok || len(idx) == 0 {
+			continue
+		}
+		sub = sub[:0]
+		for _, ti := range idx {
+			sub = append(sub, texts[ti])
+		}
+		if n := matchTexts(rule, sub); n > 0 {
 			hits[rule.Name] = n
 		}
 	}

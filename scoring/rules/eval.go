@@ -108,6 +108,45 @@ func (ci *contentIndex) candidates(texts []string) []int {
 	return out
 }
 
+// perText returns, for each rule that may match, the indexes of the texts
+// it may match in: one automaton pass per text (each byte scanned once), a
+// rule with literals only on the texts holding one of them, a rule without
+// on every text. Rules map to nil slices when they cannot match.
+func (ci *contentIndex) perText(texts []string) map[int][]int {
+	out := make(map[int][]int)
+	if len(ci.rules) == 0 {
+		return out
+	}
+	all := make([]int, len(texts))
+	for i := range texts {
+		all[i] = i
+	}
+	for _, i := range ci.always {
+		out[i] = all
+	}
+	if ci.ac == nil {
+		return out
+	}
+	found := make([]bool, len(ci.litRules))
+	var touched []int32
+	for ti, t := range texts {
+		if hasUpperNonASCII(t) {
+			t = strings.ToLower(t)
+		}
+		touched = ci.ac.scanTouched(t, found, touched[:0])
+		for _, id := range touched {
+			found[id] = false
+			for _, ri := range ci.litRules[id] {
+				l := out[ri]
+				if len(l) == 0 || l[len(l)-1] != ti {
+					out[ri] = append(l, ti)
+				}
+			}
+		}
+	}
+	return out
+}
+
 // maxHitsDefault caps "tflags multiple" rules without maxhits, so one rule
 // cannot add unbounded score on a message repeating a phrase.
 const maxHitsDefault = 10

@@ -341,6 +341,30 @@ func (m *acMatcher) scan(text string, found []bool) {
 	}
 }
 
+// scanTouched is scan that also appends each newly found pattern id to
+// touched (so the caller can reset found cheaply).
+func (m *acMatcher) scanTouched(text string, found []bool, touched []int32) []int32 {
+	if m == nil || m.patterns == 0 {
+		return touched
+	}
+	s := int32(0)
+	nc := int32(m.nclass)
+	for i := 0; i < len(text); i++ {
+		b := text[i]
+		if b >= 'A' && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		s = m.next[s*nc+int32(m.class[b])]
+		for _, id := range m.out[s] {
+			if !found[id] {
+				found[id] = true
+				touched = append(touched, id)
+			}
+		}
+	}
+	return touched
+}
+
 // hasUpperNonASCII reports whether text needs Unicode lower-casing before
 // a scan (the automaton folds ASCII itself).
 func hasUpperNonASCII(text string) bool {

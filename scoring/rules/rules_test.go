@@ -306,6 +306,25 @@ func TestPrefilterSound(t *testing.T) {
 				t.Fatalf("rule %s /%s/ matches %q but the prefilter skipped it (lits %q)", r.Name, r.Re, text, r.lits)
 			}
 		}
+		// Per text: split into three and check each text is kept for
+		// every rule matching it.
+		third := len(text) / 3
+		texts := []string{text[:third], text[third : 2*third], text[2*third:]}
+		per := s.body.perText(texts)
+		for i, r := range s.body.rules {
+			for k, tx := range texts {
+				if !r.Re.MatchString(tx) {
+					continue
+				}
+				kept := false
+				for _, ti := range per[i] {
+					kept = kept || ti == k
+				}
+				if !kept {
+					t.Fatalf("rule %s matches text %d %q but perText dropped it", r.Name, k, tx)
+				}
+			}
+		}
 	}
 }
 
