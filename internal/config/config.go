@@ -158,6 +158,8 @@ var smeNames = map[string]string{
 	"karmastrikes":    "karma.strikes",
 	"maxload":         "load.max_load",
 	"maxscannersize":  "virus.max_size",
+	"dmarcreject":     "dmarc.reject",
+	"dmarcreporting":  "dmarc.reporting",
 }
 
 // Line returns the line a dotted key was set on, or 0.

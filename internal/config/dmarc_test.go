@@ -20,7 +20,7 @@ func TestDMARCSection(t *testing.T) {
 		{"bad report email", "[dmarc]\nreport_email = \"DMARC <d@example.org>\"\n", "x.toml:2: dmarc.report_email"},
 		{"bad smtp", "[dmarc]\nreport_smtp = \"localhost\"\n", "x.toml:2: dmarc.report_smtp"},
 		{"missing psl", "[dmarc]\npsl_file = \"/nonexistent/psl.dat\"\n", "x.toml:2: dmarc.psl_file"},
-		{"unknown key with SME name", "[dmarc]\nDMARCReject = true\n", "dmarc.DMARCReject: unknown key"},
+		{"unknown key with SME name", "[dmarc]\nDMARCReject = true\n", "dmarc.DMARCReject: unknown key (SME's DMARCReject is \"dmarc.reject\" here)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
