@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -208,7 +209,13 @@ func (t Tokenizer) headers(s *tokenSet, d *Doc) {
 			}
 		}
 	}
-	for name, n := range counts {
+	names := make([]string, 0, len(counts))
+	for name := range counts {
+		names = append(names, name)
+	}
+	sort.Strings(names) // the same tokens, in the same order, every time
+	for _, name := range names {
+		n := counts[name]
 		if n > 3 {
 			n = 3 + (n-3)/5*5 // coarse above 3
 		}
