@@ -3,6 +3,8 @@ package mailstats
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -135,4 +137,27 @@ func HTMLCounts(html string) map[string]int {
 		out[key] = n
 	}
 	return out
+}
+
+func TestJunkCounts(t *testing.T) {
+	root := t.TempDir()
+	for user, n := range map[string]int{"alice": 3, "bob": 0} {
+		for _, sub := range []string{"cur", "new", "tmp"} {
+			dir := filepath.Join(root, user, "Maildir", ".junkmail", sub)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 0; i < n; i++ {
+			os.WriteFile(filepath.Join(root, user, "Maildir", ".junkmail", "cur", fmt.Sprint(i)), []byte("x"), 0o644)
+		}
+		// tmp/ holds deliveries in progress: not counted.
+		os.WriteFile(filepath.Join(root, user, "Maildir", ".junkmail", "tmp", "partial"), []byte("x"), 0o644)
+	}
+	for _, folder := range []string{"junkmail", ".junkmail"} {
+		got := JunkCounts([]string{filepath.Join(root, "*", "Maildir")}, folder)
+		if len(got) != 2 || got[0] != (Count{"alice", 3}) || got[1] != (Count{"bob", 0}) {
+			t.Fatalf("folder %q: %v", folder, got)
+		}
+	}
 }

@@ -68,7 +68,7 @@ func JunkCounts(maildirs []string, folder string) []Count {
 		for _, md := range dirs {
 			n := 0
 			for _, sub := range []string{"cur", "new"} {
-				ents, err := os.ReadDir(filepath.Join(md, "."+folder, sub))
+				ents, err := os.ReadDir(filepath.Join(md, "."+strings.TrimPrefix(folder, "."), sub))
 				if err != nil {
 					continue
 				}
