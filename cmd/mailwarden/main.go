@@ -48,6 +48,8 @@ func commands() []command {
 		{"learn", "learn --spam|--ham|--forget PATH... | --watch: train Bayes, like sa-learn", cmdLearn},
 		{"bayes", "bayes stats|reset|expire: the Bayes token database", cmdBayes},
 		{"karma", "karma list [--all] | show IP... | forget IP...: client karma, end a penalty", cmdKarma},
+		{"import-sme", "import-sme DIR [-o FILE]: convert an SME server's e-smith databases to a policy file", cmdImportSME},
+		{"doctor", "doctor [DOMAIN...] [--json] [--ip IP] [--helo NAME]: check SPF, DKIM, DMARC, PTR, key and junk folder setup", cmdDoctor},
 		{"stats", "stats [--day YYYY-MM-DD] [--html FILE] [--send]: daily mail statistics (SME mailstats)", cmdStats},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println("mailwarden", version); return 0 }},
 	}
