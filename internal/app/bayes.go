@@ -40,6 +40,7 @@ func BayesConfig(cfg *config.Config) bayes.Config {
 		Tokenizer: bayes.Tokenizer{Bigrams: b.Bigrams},
 		Params:    bayes.DefaultParams,
 		AutoLearn: al,
+		MaxSize:   int64(cfg.Limits.ScanSizeLimit),
 	}
 }
 

@@ -99,3 +99,32 @@ func TestAutoLearnNeverOverridesUser(t *testing.T) {
 		t.Errorf("autolearn moved a user-learned message to %v", c)
 	}
 }
+
+func TestCheckSkipsOverScanLimit(t *testing.T) {
+	tests := []struct {
+		name    string
+		maxSize int64
+		judged  bool
+	}{
+		{"under the limit", 1 << 20, true},
+		{"no limit", 0, true},
+		{"over the limit", 10, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := NewDB(storetest.Bolt(t))
+			learn(t, db, item("s", Spam, "subject:hello"), item("h", Ham, "x"))
+			c := New(Config{MinSpam: 1, MinHam: 1, MaxSize: tt.maxSize}, db, nil)
+			e, err := scoring.New(scoring.Options{}, []scoring.Check{c}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx := &scoring.Transaction{Profile: scoring.ProfileRemote, Message: parse(t, "Subject: hello\n\nbody words here\n")}
+			e.RunStage(context.Background(), scoring.StageEOM, tx)
+			_, judged := tx.Value(ValueProb)
+			if judged != tt.judged || (len(tx.Symbols()) > 0) != tt.judged {
+				t.Errorf("judged=%v symbols=%v, want judged=%v", judged, tx.Symbols(), tt.judged)
+			}
+		})
+	}
+}

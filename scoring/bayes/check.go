@@ -100,6 +100,9 @@ type Config struct {
 	Tokenizer       Tokenizer
 	Params          Params
 	AutoLearn       AutoLearn
+	// MaxSize: larger messages are not judged (SME's scanning limit,
+	// [limits] scan_size_limit; spamc -s); 0 means no limit.
+	MaxSize int64
 }
 
 // DefaultMin is SpamAssassin's bayes_min_spam_num and bayes_min_ham_num.
@@ -161,6 +164,10 @@ func (c *Check) Classify(ctx context.Context, toks []string, hashes []uint64) (J
 // Run implements scoring.Check.
 func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Result) (err error) {
 	if tx.Message == nil {
+		return nil
+	}
+	if c.cfg.MaxSize > 0 && tx.Message.Size() > c.cfg.MaxSize {
+		c.log.Debug("bayes skipped: message over the scan size limit", "qid", tx.QueueID, "size", tx.Message.Size(), "limit", c.cfg.MaxSize)
 		return nil
 	}
 	start := time.Now()

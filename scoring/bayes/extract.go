@@ -27,8 +27,10 @@ const (
 	MaxDepth = 10
 	// MaxURLs: URLs tokenized per message.
 	MaxURLs = 200
-	// maxSkipBytes bounds what is read of an attachment to learn its size.
-	maxSkipBytes = 32 << 20
+	// maxSkipBytes bounds what is decoded of an attachment to learn its
+	// size: the size token is a power-of-two bucket, and past 1 MiB the
+	// bucket says enough; decoding more would only cost time.
+	maxSkipBytes = 1 << 20
 )
 
 // Doc is what the tokenizer reads of a message: the header fields as
