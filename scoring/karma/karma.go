@@ -25,8 +25,10 @@
 // KARMA_NAUGHTY (1.0; the history leans naughty), KARMA_NICE (-0.5; the
 // history is nice by at least KarmaStrikes messages).
 //
-// Config: [karma] enabled, negative (SME KarmaNegative, 2), strikes (SME
-// KarmaStrikes, 3), penalty ("24h"), expiry ("1440h").
+// Config: [karma] enabled (built-in default false; deploy/mailwarden.toml
+// turns it on, as SME), negative (SME KarmaNegative, 2), strikes (SME
+// KarmaStrikes, 3), penalty ("24h"), expiry ("1440h"). Needs the state store
+// ([store]); `mailwarden karma list|show|forget` inspects and clears it.
 package karma
 
 import (

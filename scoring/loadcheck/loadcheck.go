@@ -6,7 +6,8 @@
 //
 // Symbols (default weights): LOAD_HIGH (0; the check defers).
 //
-// Config: [load] enabled (default true), max_load (SME MaxLoad, default 7).
+// Config: [load] enabled (built-in default false; deploy/mailwarden.toml
+// turns it on, as SME), max_load (SME MaxLoad, default 7).
 package loadcheck
 
 import (
