@@ -13,7 +13,7 @@
 // (a whitelisted message skips it).
 //
 // State in the store: "grey:t:NET|SENDER|RCPT" = "FIRSTSEEN[ passed]"
-// (Unix seconds), "grey:awl:NET" = count of passed triplets.
+// (Unix milliseconds), "grey:awl:NET" = count of passed triplets.
 //
 // Symbols (default weights): GREYLIST (0; the check defers),
 // GREYLIST_PASSED (0; informational), GREYLIST_AWL (0; informational).
@@ -146,16 +146,16 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 		f, passed, ok := parse(old)
 		switch {
 		case !ok:
-			st, first = stNew, now.Unix()
+			st, first = stNew, now.UnixMilli()
 			return format(first, false), c.cfg.RetryWindow, nil
 		case passed:
 			st, first = stKnown, f
 			return format(f, true), c.cfg.Expiry, nil
-		case now.Sub(time.Unix(f, 0)) < c.cfg.Delay:
+		case now.Sub(time.UnixMilli(f)) < c.cfg.Delay:
 			st, first = stEarly, f
 			return nil, 0, store.ErrNoChange
-		case now.Sub(time.Unix(f, 0)) > c.cfg.RetryWindow:
-			st, first = stStale, now.Unix()
+		case now.Sub(time.UnixMilli(f)) > c.cfg.RetryWindow:
+			st, first = stStale, now.UnixMilli()
 			return format(first, false), c.cfg.RetryWindow, nil
 		default:
 			st, first = stPass, f
@@ -173,11 +173,11 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 				c.cfg.Logger.Warn("greylist auto-whitelist count failed", "net", Network(a), "error", err)
 			}
 		}
-		r.Add(SymPassed, "delay="+now.Sub(time.Unix(first, 0)).Round(time.Second).String())
+		r.Add(SymPassed, "delay="+now.Sub(time.UnixMilli(first)).Round(time.Second).String())
 	case stKnown:
 		r.Add(SymPassed)
 	default:
-		wait := time.Unix(first, 0).Add(c.cfg.Delay).Sub(now).Round(time.Second)
+		wait := time.UnixMilli(first).Add(c.cfg.Delay).Sub(now).Round(time.Second)
 		r.Add(SymGreylist, Network(a))
 		r.Force(scoring.Tempfail, scoring.Reply{Code: 451, Enhanced: "4.7.1",
 			Text: fmt.Sprintf("Greylisted, please try again in %d seconds", int(wait.Seconds()))},
