@@ -194,11 +194,13 @@ func (o Options) checkDMARC(ctx context.Context, rep *Report, domain string) {
 	name := "_dmarc." + domain
 	found, err := dmarc.Discover(ctx, txtAdapter{o}, o.Suffixes, domain, o.Logger)
 	if err != nil || found == nil || found.Record == nil {
-		ev := "no DMARC record at " + name
-		if err != nil && !resolver.IsNotFound(err) {
+		ev, fix := "no DMARC record at "+name, "publish: "+zoneTXT(name, o.suggestedDMARC())
+		if err != nil && resolver.IsTemporary(err) {
+			ev, fix = name+": "+err.Error(), "make the domain's name servers answer (the lookup failed, not just empty)"
+		} else if err != nil && !resolver.IsNotFound(err) {
 			ev = name + ": " + err.Error()
 		}
-		rep.add(Item{Domain: domain, Check: "dmarc", Status: Fail, Evidence: ev, Fix: "publish: " + zoneTXT(name, o.suggestedDMARC())})
+		rep.add(Item{Domain: domain, Check: "dmarc", Status: Fail, Evidence: ev, Fix: fix})
 		return
 	}
 	r := found.Record
