@@ -67,6 +67,9 @@ func TestPostfixEndToEnd(t *testing.T) {
 		if !strings.Contains(string(msgs[0].Raw), `filename="report.pdf"`) {
 			t.Fatalf("sink got an unexpected message:\n%s", msgs[0].Raw)
 		}
+		if h := msgs[0].Header(HeaderName); !strings.HasPrefix(h, "Checked by ClamAV on ") {
+			t.Fatalf("%s = %q", HeaderName, h)
+		}
 	})
 	t.Run("clamd stopped", func(t *testing.T) {
 		clam.Stop()
