@@ -239,8 +239,14 @@ func (s *Server) Handle(ctx context.Context, req *Request) (Reply, error) {
 	if q := req.Get("queue_id"); q != "" {
 		tx.QueueID = q
 	}
-	if tx.MailFrom == "" {
+	// A message's first request may come from an earlier protocol state
+	// (check_policy_service in smtpd_client_restrictions) than its later
+	// ones: fill in what was not known then.
+	if tx.MailFrom == "" && in.stages <= scoring.StageMail {
 		tx.MailFrom = req.Get("sender")
+	}
+	if tx.Client.HELO == "" && in.stages <= scoring.StageHelo {
+		tx.Client.HELO = req.Get("helo_name")
 	}
 	// The stages before the rcpt stage run once per instance.
 	for ; in.stages <= min(final, scoring.StageMail); in.stages++ {
