@@ -47,12 +47,25 @@ func TestPostfixEndToEnd(t *testing.T) {
 			}
 		})
 	}
-	t.Run("blocked attachment", func(t *testing.T) {
-		r := pf.Send(t, from, rcpts, mail(b64part("setup.exe", []byte("MZ not really"))))
-		if r.Code != 554 || !strings.Contains(r.Text, `"setup.exe"`) {
-			t.Fatalf("got %v, want 554 naming setup.exe", r)
-		}
-	})
+	// A Windows executable's first bytes: "MZ", e_lfanew at 0x3C -> "PE\0\0".
+	pe := make([]byte, 0x100)
+	copy(pe, "MZ")
+	pe[0x3c] = 0x80
+	copy(pe[0x80:], "PE\x00\x00")
+	blocked := []struct{ name, file string }{
+		{"blocked extension", b64part("setup.exe", []byte("not really"))},
+		{"disguised executable", b64part("holiday.jpg", pe)},
+		{"blocked name inside a zip", b64part("docs.zip", zipOf(t, "invoice.pdf.scr", []byte("x")))},
+	}
+	want := []string{`"setup.exe"`, `"holiday.jpg"`, `"docs.zip/invoice.pdf.scr"`}
+	for i, tc := range blocked {
+		t.Run(tc.name, func(t *testing.T) {
+			r := pf.Send(t, from, rcpts, mail(tc.file))
+			if r.Code != 554 || !strings.Contains(r.Text, want[i]) {
+				t.Fatalf("got %v, want 554 naming %s", r, want[i])
+			}
+		})
+	}
 	t.Run("clean delivered", func(t *testing.T) {
 		r := pf.Send(t, from, rcpts, cleanMessage())
 		if r.Code != 250 {
