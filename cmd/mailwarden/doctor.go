@@ -100,8 +100,20 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	for d, dc := range cfg.DKIM.Domain {
+		d = strings.ToLower(d)
 		if dc.Signing != nil && !*dc.Signing {
-			o.NoSigning[strings.ToLower(d)] = true
+			o.NoSigning[d] = true
+		}
+		for _, pair := range [][2]string{{dc.Selector, dc.KeyFile}, {dc.Ed25519Selector, dc.Ed25519KeyFile}} {
+			if pair[0] != "" && pair[1] != "" {
+				if o.KeyFiles == nil {
+					o.KeyFiles = map[string]map[string]string{}
+				}
+				if o.KeyFiles[d] == nil {
+					o.KeyFiles[d] = map[string]string{}
+				}
+				o.KeyFiles[d][pair[0]] = pair[1]
+			}
 		}
 	}
 	addrs := []string(ips)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/mailwarden/mailwarden/internal/dkimkeys"
@@ -24,6 +25,8 @@ type keyFile struct {
 	Path     string
 	Public   crypto.PublicKey
 	Err      error
+	// Configured: named by [dkim.domain.D] key_file; replaces the layout's.
+	Configured bool
 }
 
 // maxKeyFile bounds a key file read (a 16384-bit RSA PEM is ~12 kB).
@@ -73,16 +76,58 @@ func readKeys(dir string) []keyFile {
 	return out
 }
 
+// readKeyFiles reads the keys named in the config outside the layout.
+func readKeyFiles(m map[string]map[string]string) []keyFile {
+	var out []keyFile
+	doms := make([]string, 0, len(m))
+	for d := range m {
+		doms = append(doms, d)
+	}
+	sort.Strings(doms)
+	for _, d := range doms {
+		for sel, path := range m[d] {
+			out = append(out, readKey(strings.ToLower(d), sel, path))
+		}
+	}
+	return out
+}
+
+func readKey(domain, sel, path string) keyFile {
+	kf := keyFile{Domain: domain, Selector: sel, Path: path, Configured: true}
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		kf.Err = err
+	case st.Size() > maxKeyFile:
+		kf.Err = fmt.Errorf("%s is larger than %d bytes: not a key", path, maxKeyFile)
+	default:
+		if b, err := os.ReadFile(path); err != nil {
+			kf.Err = err
+		} else if k, err := dkimkeys.ParsePrivateKey(b); err != nil {
+			kf.Err = fmt.Errorf("%s: %v", path, err)
+		} else {
+			kf.Public = k.Public()
+		}
+	}
+	return kf
+}
+
 // keysFor returns a domain's own keys, else the default ones.
 func keysFor(keys []keyFile, domain string) []keyFile {
-	var own, def []keyFile
+	var own, def, conf []keyFile
 	for _, k := range keys {
 		switch k.Domain {
 		case domain:
+			if k.Configured {
+				conf = append(conf, k)
+			}
 			own = append(own, k)
 		case dkimkeys.DefaultDir:
 			def = append(def, k)
 		}
+	}
+	if len(conf) > 0 {
+		return conf
 	}
 	if len(own) > 0 {
 		return own

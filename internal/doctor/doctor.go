@@ -100,7 +100,10 @@ type Options struct {
 	// HELO is the name Postfix greets with (smtp_helo_name).
 	HELO string
 	// KeysDir is [dkim] keys_dir; NoSigning lists domains with signing off.
-	KeysDir   string
+	KeysDir string
+	// KeyFiles are keys outside the layout ([dkim.domain.D] key_file and
+	// selector): domain -> selector -> private key path.
+	KeyFiles  map[string]map[string]string
 	Signing   bool
 	NoSigning map[string]bool
 	// SPFTemplate and DMARC* shape the suggested records ([dkim] spf,
@@ -145,6 +148,7 @@ func Run(ctx context.Context, o Options) *Report {
 	}
 	rep := &Report{}
 	keys := readKeys(o.KeysDir)
+	keys = append(keys, readKeyFiles(o.KeyFiles)...)
 	domains := append([]string(nil), o.Domains...)
 	sort.Strings(domains)
 	for _, d := range domains {

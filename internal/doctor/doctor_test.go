@@ -220,3 +220,19 @@ func TestEachBrokenItem(t *testing.T) {
 		})
 	}
 }
+
+// TestConfiguredKeyFile: a [dkim.domain.D] key_file replaces the layout's
+// key, so its selector's record is the one checked.
+func TestConfiguredKeyFile(t *testing.T) {
+	w := newWorld(t)
+	other, err := dkimkeys.Generate(t.TempDir(), "example.com", dkimkeys.GenerateOptions{Bits: 1024, Selector: "nov2026"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.opts.KeyFiles = map[string]map[string]string{"example.com": {"nov2026": other.Path}}
+	rep := w.run(t)
+	np := rep.NotPassing()
+	if len(np) != 1 || np[0].Check != "dkim" || !strings.Contains(np[0].Fix, "nov2026._domainkey.example.com. IN TXT") {
+		t.Fatalf("want the configured selector's record missing, got %+v", np)
+	}
+}
