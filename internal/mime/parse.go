@@ -265,6 +265,10 @@ func Parse(r io.Reader) *Parsed {
 	h, err := textproto.ReadHeader(br)
 	if err != nil {
 		p.addErr("", "header", err.Error())
+	} else if lr.n == 0 {
+		// The limit cut the header short; the rest is read as body.
+		p.addErr("", "header", "header block over message.MaxHeaderBytes")
+		p.Truncated = true
 	}
 	lr.n = -1
 	p.walkTop(h, br)

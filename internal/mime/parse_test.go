@@ -329,3 +329,29 @@ func TestDecodeHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeTopHeader: a header block over go-message's 1 MiB limit read
+// through Parse (raw input, e.g. a learner reading a file) is an error on
+// the result, not a failure, and finishes quickly.
+func TestHugeTopHeader(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+	}{
+		{"one huge field", "Subject: " + strings.Repeat("x", 2<<20) + "\r\n\r\nbody\r\n"},
+		{"many fields", strings.Repeat("X-A: b\r\n", 300000) + "\r\nbody\r\n"},
+		{"no end of header", strings.Repeat("X-A: b\r\n", 10)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			p := Parse(strings.NewReader(tc.in))
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v", d)
+			}
+			if len(tc.in) > 1<<20 && len(p.Errors) == 0 {
+				t.Errorf("no error recorded for a %d-byte header", len(tc.in))
+			}
+		})
+	}
+}
