@@ -1,6 +1,7 @@
 package milter
 
 import (
+	"bufio"
 	"encoding/binary"
 	"net"
 	"sync"
@@ -38,13 +39,31 @@ type frameConn struct {
 	pending []byte
 	through int  // bytes of an oversized frame still to pass through
 	tcp     bool // re-arm TCP_QUICKACK after reads
+	br      *bufio.Reader
 }
 
-// Read reads and re-arms the immediate ACK (see quickACK).
+// readBuffer sizes the per-connection read buffer: go-milter reads a frame's
+// 4-byte length and then its data with two reads; buffered, the packets an
+// MTA sends back to back (headers, body chunks: no replies negotiated) come
+// in with one system call.
+const readBuffer = 16 << 10
+
+// Read reads through the buffer.
 func (c *frameConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if c.tcp {
-		quickACK(c.Conn)
+	if c.br == nil {
+		c.br = bufio.NewReaderSize(rawReader{c}, readBuffer)
+	}
+	return c.br.Read(p)
+}
+
+// rawReader reads from the connection and re-arms the immediate ACK (see
+// quickACK).
+type rawReader struct{ c *frameConn }
+
+func (r rawReader) Read(p []byte) (int, error) {
+	n, err := r.c.Conn.Read(p)
+	if r.c.tcp {
+		quickACK(r.c.Conn)
 	}
 	return n, err
 }
