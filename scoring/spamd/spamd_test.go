@@ -120,9 +120,10 @@ func TestFailOpen(t *testing.T) {
 	}
 }
 
-// startSpamd runs Debian's spamd on a loopback port with a temporary site
-// config (network tests off with -L) and returns its address.
-func startSpamd(t *testing.T) string {
+// startSpamd runs Debian's spamd on a loopback port and a unix socket with
+// a temporary site config (network tests off with -L) and returns the TCP
+// address and the socket path.
+func startSpamd(t *testing.T) (string, string) {
 	t.Helper()
 	testenv.RequireLong(t)
 	bin := testenv.RequireBinary(t, "spamd")
@@ -161,7 +162,8 @@ func startSpamd(t *testing.T) string {
 	}
 	port := testenv.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	args := []string{"-L", "--listen=" + addr, "--siteconfigpath=" + site, "--max-children=1", "--min-children=1",
+	sock := filepath.Join(home, "spamd.sock")
+	args := []string{"-L", "--listen=" + addr, "--listen=" + sock, "--siteconfigpath=" + site, "--max-children=1", "--min-children=1",
 		"--nouser-config", "--syslog=stderr", "-H", home}
 	if os.Geteuid() == 0 {
 		args = append(args, "-u", "nobody")
@@ -187,7 +189,7 @@ func startSpamd(t *testing.T) string {
 			n, _ := c.Read(buf)
 			c.Close()
 			if strings.Contains(string(buf[:n]), "PONG") {
-				return addr
+				return addr, sock
 			}
 		}
 		if time.Now().After(deadline) {
@@ -198,7 +200,7 @@ func startSpamd(t *testing.T) string {
 }
 
 func TestRealSpamd(t *testing.T) {
-	addr := startSpamd(t)
+	addr, sock := startSpamd(t)
 	c := New(Config{Network: "tcp", Address: addr, Timeout: 20 * time.Second, Weight: 0.5})
 	tests := []struct {
 		name, msg string
@@ -220,6 +222,13 @@ func TestRealSpamd(t *testing.T) {
 			}
 		})
 	}
+	t.Run("unix socket", func(t *testing.T) {
+		u := New(Config{Network: "unix", Address: sock, Timeout: 20 * time.Second, Weight: 1})
+		syms := run(t, u, tests[0].msg)
+		if len(syms) != 1 || syms[0].Name != Symbol || syms[0].Score < 800 {
+			t.Errorf("symbols %v", syms)
+		}
+	})
 	t.Run("too big", func(t *testing.T) {
 		small := New(Config{Network: "tcp", Address: addr, MaxSize: 10})
 		syms := run(t, small, "Subject: x\n\nbody longer than ten bytes\n")
