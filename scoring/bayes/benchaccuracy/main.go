@@ -257,7 +257,35 @@ func symbolScore(p float64) float64 {
 	return w
 }
 
+// writeScores saves every system's score per test message (scores.tsv in
+// the work folder), for later analysis against the same split.
+func (r *run) writeScores() {
+	var b strings.Builder
+	b.WriteString("path\tlabel")
+	for _, s := range r.systems {
+		b.WriteString("\t" + s.Name)
+	}
+	b.WriteString("\n")
+	for i, t := range r.test {
+		label := "ham"
+		if t.Spam {
+			label = "spam"
+		}
+		b.WriteString(t.Path + "\t" + label)
+		for _, s := range r.systems {
+			if i < len(s.Scores) {
+				fmt.Fprintf(&b, "\t%g", s.Scores[i].Score)
+			}
+		}
+		b.WriteString("\n")
+	}
+	if err := os.WriteFile(filepath.Join(r.work, "scores.tsv"), []byte(b.String()), 0o644); err != nil {
+		logf("scores.tsv: %v", err)
+	}
+}
+
 func (r *run) report() {
+	r.writeScores()
 	w := r.out
 	fmt.Fprintf(w, "\n### Run of %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	for _, n := range r.notes {
