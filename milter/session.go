@@ -338,17 +338,30 @@ func replyFor(a scoring.Action, r scoring.Reply) *gomilter.Response {
 	return gomilter.RespContinue
 }
 
+// leadSpace gives a header value its leading space. We negotiate
+// SMFIP_HDR_LEADSPC, so the MTA (Sendmail and Postfix alike) writes values we
+// send verbatim after the colon: without it "X-Spam-Flag: YES" would leave as
+// "X-Spam-Flag:YES". Values that start with a space or tab are kept, and an
+// empty value (deletion, for ChangeHeader) stays empty. This is the same rule
+// Changes.ApplyHeaders uses for the header DKIM signs.
+func leadSpace(v string) string {
+	if v != "" && v[0] != ' ' && v[0] != '\t' {
+		return " " + v
+	}
+	return v
+}
+
 // apply sends the modifications to the MTA (only legal at end of message).
 func apply(m gomilter.Modifier, c *scoring.Changes) error {
 	for _, h := range c.Headers {
 		var err error
 		switch h.Op {
 		case scoring.AddHeader:
-			err = m.AddHeader(h.Name, h.Value)
+			err = m.AddHeader(h.Name, leadSpace(h.Value))
 		case scoring.InsertHeader:
-			err = m.InsertHeader(h.Index, h.Name, h.Value)
+			err = m.InsertHeader(h.Index, h.Name, leadSpace(h.Value))
 		case scoring.ChangeHeader:
-			err = m.ChangeHeader(h.Index, h.Name, h.Value)
+			err = m.ChangeHeader(h.Index, h.Name, leadSpace(h.Value))
 		}
 		if err != nil {
 			return fmt.Errorf("header %s: %w", h.Name, err)

@@ -1,0 +1,135 @@
+package milter_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailwarden/mailwarden/internal/testenv"
+)
+
+// sendmailTagConfig scores a missing Date for the local profile (the test
+// client is 127.0.0.1) with a tag level of 0.5, so a message without Date is
+// tagged; the same config with action "reject" refuses it.
+const sendmailTagConfig = `
+[server]
+milter_listen = "{{MILTER}}"
+state_dir = "{{STATE}}"
+[profiles]
+local_networks = ["127.0.0.0/8"]
+[basic_headers]
+required = ["From", "Date"]
+action = "score"
+profiles = ["local"]
+[spam]
+tag_level = 0.5
+reject_level = 12.0
+subject_tag = true
+`
+
+// TestSendmailEndToEnd drives mail through a real Sendmail (Debian's
+// sendmail-bin, unpacked into a temp dir) with mailwarden as its
+// INPUT_MAIL_FILTER, as deploy/sendmail.mc configures it.
+func TestSendmailEndToEnd(t *testing.T) {
+	tagD := testenv.StartDaemon(t, sendmailTagConfig)
+	rejD := testenv.StartDaemon(t, strings.Replace(sendmailTagConfig, `action = "score"`, `action = "reject"`, 1))
+	tagSM := testenv.StartSendmail(t, testenv.SendmailOptions{MilterAddr: tagD.MilterAddr})
+	rejSM := testenv.StartSendmail(t, testenv.SendmailOptions{MilterAddr: rejD.MilterAddr})
+
+	t.Run("clean message gets status headers", func(t *testing.T) {
+		before := len(tagSM.Sink.Messages())
+		r := tagSM.Send(t, "sender@example.com", []string{"rcpt@example.org"}, mail("clean via sendmail", true))
+		if r.Code != 250 {
+			t.Fatalf("send: %v\n%s", r, tagSM.Log())
+		}
+		msgs := tagSM.Sink.Wait(t, before+1, 30*time.Second)
+		got := msgs[len(msgs)-1]
+		if st := got.Header("X-Spam-Status"); !strings.HasPrefix(st, "No, score=0.0 required=0.5") {
+			t.Errorf("X-Spam-Status = %q\n%s", st, got.Raw)
+		}
+		if got.Header("X-Spam-Flag") != "" {
+			t.Errorf("X-Spam-Flag on a clean message")
+		}
+		if s := got.Header("Subject"); s != "clean via sendmail" {
+			t.Errorf("Subject = %q", s)
+		}
+	})
+
+	t.Run("tagged message gets flag and subject prefix", func(t *testing.T) {
+		before := len(tagSM.Sink.Messages())
+		r := tagSM.Send(t, "sender@example.com", []string{"rcpt@example.org"}, mail("no date via sendmail", false))
+		if r.Code != 250 {
+			t.Fatalf("send: %v\n%s", r, tagSM.Log())
+		}
+		msgs := tagSM.Sink.Wait(t, before+1, 30*time.Second)
+		got := msgs[len(msgs)-1]
+		if f := got.Header("X-Spam-Flag"); f != "YES" {
+			t.Errorf("X-Spam-Flag = %q, want YES\n%s", f, got.Raw)
+		}
+		// Sendmail writes added values verbatim after the colon (we ask for
+		// SMFIP_HDR_LEADSPC), so the space must come from mailwarden.
+		for _, want := range []string{"\r\nX-Spam-Flag: YES\r\n", "\r\nSubject: [SPAM] no date via sendmail\r\n", "\r\nX-Spam-Status: Yes, "} {
+			if !strings.Contains(string(got.Raw), want) {
+				t.Errorf("message lacks %q as written:\n%s", want, got.Raw)
+			}
+		}
+		if s := got.Header("Subject"); s != "[SPAM] no date via sendmail" {
+			t.Errorf("Subject = %q", s)
+		}
+		if st := got.Header("X-Spam-Status"); !strings.HasPrefix(st, "Yes, score=1.0 required=0.5 tests=MISSING_DATE") {
+			t.Errorf("X-Spam-Status = %q", st)
+		}
+	})
+
+	t.Run("rejected message gets 5xx at the client", func(t *testing.T) {
+		before := len(rejSM.Sink.Messages())
+		r := rejSM.Send(t, "sender@example.com", []string{"rcpt@example.org"}, mail("no date, refused", false))
+		if r.Code != 550 || !strings.Contains(r.Text, "5.6.0 Mail with no Date header not accepted here") {
+			t.Fatalf("got %v, want 550 5.6.0 ...\n%s", r, rejSM.Log())
+		}
+		time.Sleep(time.Second)
+		if n := len(rejSM.Sink.Messages()); n != before {
+			t.Fatalf("refused message reached the sink")
+		}
+	})
+
+	t.Run("two messages on one connection keep the client data", func(t *testing.T) {
+		before := len(rejSM.Sink.Messages())
+		rs := rejSM.SendMany(t, "second.mailwarden.test", []testenv.Mail{
+			{From: "a@example.com", Rcpts: []string{"r@example.org"}, Data: mail("first", true)},
+			{From: "b@example.com", Rcpts: []string{"r@example.org"}, Data: mail("second, no date", false)},
+			{From: "c@example.com", Rcpts: []string{"r@example.org"}, Data: mail("third", true)},
+		})
+		if rs[0].Code != 250 || rs[2].Code != 250 {
+			t.Fatalf("clean messages refused: %v", rs)
+		}
+		// Refused only if mailwarden still knew the client was 127.0.0.1
+		// (local profile) on the connection's second message.
+		if rs[1].Code != 550 {
+			t.Fatalf("second message: %v, want 550 (client data lost?)", rs[1])
+		}
+		rejSM.Sink.Wait(t, before+2, 30*time.Second)
+		log := rejD.Log()
+		for _, from := range []string{"<a@example.com>", "<b@example.com>", "<c@example.com>"} {
+			if !strings.Contains(log, "from="+from) {
+				t.Errorf("no summary line for %s", from)
+			}
+		}
+		if n := strings.Count(log, "helo=second.mailwarden.test"); n != 3 {
+			t.Errorf("%d summary lines carry the HELO name, want 3\n%s", n, log)
+		}
+	})
+
+	t.Run("mailwarden stopped: Sendmail tempfails (F=T)", func(t *testing.T) {
+		before := len(tagSM.Sink.Messages())
+		tagD.Stop()
+		r := tagSM.Send(t, "sender@example.com", []string{"rcpt@example.org"}, mail("while down", true))
+		if r.Code < 400 || r.Code > 499 {
+			t.Fatalf("with the milter down got %v, want 4xx (F=T)", r)
+		}
+		time.Sleep(500 * time.Millisecond)
+		if n := len(tagSM.Sink.Messages()); n != before {
+			t.Fatalf("a message reached the sink unfiltered while mailwarden was down")
+		}
+	})
+}
