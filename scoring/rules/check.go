@@ -37,9 +37,20 @@ type Check struct {
 }
 
 var (
-	_ scoring.Check    = (*Check)(nil)
-	_ scoring.Profiled = (*Check)(nil)
+	_ scoring.Check     = (*Check)(nil)
+	_ scoring.Profiled  = (*Check)(nil)
+	_ scoring.Dependent = (*Check)(nil)
 )
+
+// Needs implements scoring.Dependent: the end-of-message checks whose
+// symbols meta rules would most often combine run first (the rules take
+// about a millisecond of CPU, so waiting costs no latency: the verdict waits
+// for the slowest check anyway; and a virus refusal skips the rules). Their
+// symbols become visible to metas once the engine merges results per layer
+// rather than per stage. Checks not enabled are ignored by the engine.
+func (c *Check) Needs() []string {
+	return []string{"dkim", "dmarc", "bayes", "gtube", "attachments", "virus"}
+}
 
 // DefaultProfiles implements scoring.Profiled.
 func (c *Check) DefaultProfiles() []scoring.Profile {

@@ -38,7 +38,11 @@
 // SCAN_SKIPPED_SIZE (0) when the message is over [limits] scan_size_limit
 // (SME: 500 kB): header and meta rules still run, content rules do not.
 // A meta rule may name another check's symbol; it counts when that symbol
-// was added before the rules check ran.
+// is on the transaction when the rules check runs: symbols of earlier
+// stages (SPF, DNS lists, HELO, ...). The rules check runs after the dkim,
+// dmarc, bayes, gtube, attachments and virus checks of its own stage
+// (Needs), but the engine merges a stage's symbols into the transaction
+// only when the stage ends, so those are not visible to metas yet.
 //
 // Config: [rules] paths (files or directories of *.cf), enabled.
 package rules
