@@ -17,6 +17,8 @@ milter_listen = "{{MILTER}}"
 state_dir = "{{STATE}}"
 [profiles]
 local_networks = ["127.0.0.0/8"]
+# Sendmail's submission daemon is Name=MSA (deploy/sendmail.mc).
+submission_daemons = ["MSA"]
 [basic_headers]
 required = ["From", "Date"]
 action = "score"
@@ -35,6 +37,7 @@ func TestSendmailEndToEnd(t *testing.T) {
 	rejD := testenv.StartDaemon(t, strings.Replace(sendmailTagConfig, `action = "score"`, `action = "reject"`, 1))
 	tagSM := testenv.StartSendmail(t, testenv.SendmailOptions{MilterAddr: tagD.MilterAddr})
 	rejSM := testenv.StartSendmail(t, testenv.SendmailOptions{MilterAddr: rejD.MilterAddr})
+	msaSM := testenv.StartSendmail(t, testenv.SendmailOptions{MilterAddr: rejD.MilterAddr, DaemonName: "MSA"})
 
 	t.Run("clean message gets status headers", func(t *testing.T) {
 		before := len(tagSM.Sink.Messages())
@@ -117,6 +120,21 @@ func TestSendmailEndToEnd(t *testing.T) {
 		}
 		if n := strings.Count(log, "helo=second.mailwarden.test"); n != 3 {
 			t.Errorf("%d summary lines carry the HELO name, want 3\n%s", n, log)
+		}
+	})
+
+	t.Run("daemon name MSA makes the client a submission client", func(t *testing.T) {
+		// basic_headers runs for the local profile only: through the MSA
+		// daemon the client is "authenticated" (submission_daemons), so a
+		// message without Date passes, which it would not through Name=MTA.
+		before := len(msaSM.Sink.Messages())
+		r := msaSM.Send(t, "sender@example.com", []string{"rcpt@example.org"}, mail("no date via MSA", false))
+		if r.Code != 250 {
+			t.Fatalf("via the MSA daemon got %v, want 250 ({daemon_name} lost?)\n%s", r, msaSM.Log())
+		}
+		msgs := msaSM.Sink.Wait(t, before+1, 30*time.Second)
+		if st := msgs[len(msgs)-1].Header("X-Spam-Status"); strings.Contains(st, "MISSING_DATE") {
+			t.Errorf("X-Spam-Status = %q: basic_headers ran for a submission client", st)
 		}
 	})
 

@@ -61,6 +61,10 @@ type SendmailOptions struct {
 	// unreachable, the default), "R" (reject) or "-" for none (accept
 	// unfiltered).
 	MilterFlags string
+	// DaemonName is the daemon's Name= (the {daemon_name} macro mailwarden
+	// sees): "MTA" (Sendmail's default for port 25) unless set, e.g. "MSA"
+	// for a submission daemon.
+	DaemonName string
 	// MC adds lines to the generated .mc before the MAILER lines.
 	MC string
 	// Sink receives relayed mail; a new one is started when nil.
@@ -98,6 +102,9 @@ func StartSendmail(t testing.TB, o SendmailOptions) *Sendmail {
 	if o.Sink == nil {
 		o.Sink = StartSink(t)
 	}
+	if o.DaemonName == "" {
+		o.DaemonName = "MTA"
+	}
 	if o.MilterFlags == "" {
 		o.MilterFlags = "T"
 	}
@@ -126,7 +133,7 @@ func StartSendmail(t testing.TB, o SendmailOptions) *Sendmail {
 		"service.switch":   "hosts files\naliases files\n",
 		"hosts":            "127.0.0.1 localhost " + sendmailHostname + "\n",
 		"local-host-names": "",
-		"sendmail.mc":      sendmailMC(root, dir, port, sinkPort, o),
+		"sendmail.mc":      sendmailMC(root, dir, port, sinkPort, o, SendmailSnippet(t)),
 	}
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
@@ -189,9 +196,9 @@ func StartSendmail(t testing.TB, o SendmailOptions) *Sendmail {
 	}
 }
 
-// sendmailMC is the .mc of the private instance. The milter lines are those
-// of deploy/sendmail.mc.
-func sendmailMC(root, dir string, port int, sinkPort string, o SendmailOptions) string {
+// sendmailMC is the .mc of the private instance. The milter lines are
+// deploy/sendmail.mc's (snippet).
+func sendmailMC(root, dir string, port int, sinkPort string, o SendmailOptions, snippet string) string {
 	cfdir := filepath.Join(root, "usr/share/sendmail/cf")
 	p := func(name string) string { return filepath.Join(dir, name) }
 	var b strings.Builder
@@ -228,17 +235,18 @@ func sendmailMC(root, dir string, port int, sinkPort string, o SendmailOptions) 
 	w("FEATURE(`promiscuous_relay')dnl")
 	w("FEATURE(`accept_unresolvable_domains')dnl")
 	w("FEATURE(`accept_unqualified_senders')dnl")
-	w("DAEMON_OPTIONS(`Port=%d, Addr=127.0.0.1, Family=inet, Name=MTA')dnl", port)
+	w("DAEMON_OPTIONS(`Port=%d, Addr=127.0.0.1, Family=inet, Name=%s')dnl", port, o.DaemonName)
 	if o.MilterAddr != "" {
+		// deploy/sendmail.mc as shipped, pointed at the test's mailwarden.
 		host, mport, _ := net.SplitHostPort(o.MilterAddr)
 		flags := ""
 		if o.MilterFlags != "-" {
 			flags = ", F=" + o.MilterFlags
 		}
-		w("INPUT_MAIL_FILTER(`mailwarden', `S=inet:%s@%s%s, T=S:30s;R:30s;E:5m')dnl", mport, host, flags)
-		for _, l := range SendmailMilterMacros {
-			w("%s", l)
-		}
+		b.WriteString(strings.NewReplacer(
+			deploySocket, fmt.Sprintf("S=inet:%s@%s", mport, host),
+			deployFlags, flags,
+		).Replace(snippet))
 	}
 	if o.MC != "" {
 		w("%s", o.MC)
@@ -247,18 +255,29 @@ func sendmailMC(root, dir string, port int, sinkPort string, o SendmailOptions) 
 	return b.String()
 }
 
-// SendmailMilterMacros are the confMILTER_MACROS_* lines of
-// deploy/sendmail.mc: the macros milter/server.go asks for at each stage
-// (Sendmail 8.14+ also honours the milter's own request in option
-// negotiation; these lines make the list explicit for older setups).
-var SendmailMilterMacros = []string{
-	"define(`confMILTER_MACROS_CONNECT', `j, {client_addr}, {client_name}, {daemon_name}, {daemon_addr}')dnl",
-	"define(`confMILTER_MACROS_HELO', `{tls_version}, {cipher}')dnl",
-	"define(`confMILTER_MACROS_ENVFROM', `i, {auth_authen}, {auth_type}, {daemon_name}')dnl",
-	"define(`confMILTER_MACROS_ENVRCPT', `i')dnl",
-	"define(`confMILTER_MACROS_DATA', `i')dnl",
-	"define(`confMILTER_MACROS_EOH', `i')dnl",
-	"define(`confMILTER_MACROS_EOM', `i')dnl",
+// The shipped milter snippet and the parts of it the harness replaces.
+const (
+	deploySendmailMC = "deploy/sendmail.mc"
+	deploySocket     = "S=inet:8891@127.0.0.1"
+	deployFlags      = ", F=T"
+)
+
+// SendmailSnippet returns deploy/sendmail.mc, the INPUT_MAIL_FILTER and
+// confMILTER_MACROS_* lines every private Sendmail is configured with, so
+// that the end-to-end tests test the file admins copy.
+func SendmailSnippet(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(RepoRoot(), deploySendmailMC))
+	if err != nil {
+		t.Fatalf("reading the shipped Sendmail snippet: %v", err)
+	}
+	s := string(b)
+	for _, want := range []string{deploySocket, deployFlags, "confMILTER_MACROS_CONNECT"} {
+		if !strings.Contains(s, want) {
+			t.Fatalf("%s lacks %q, which the test harness replaces", deploySendmailMC, want)
+		}
+	}
+	return s
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
