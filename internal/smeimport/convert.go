@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mailwarden/mailwarden/internal/config"
 	"github.com/mailwarden/mailwarden/internal/smedb"
 )
 
@@ -62,7 +63,69 @@ func Convert(src *Source) *Result {
 	convertAccounts(e, src.Accounts)
 	convertWBL(e, src.SpamAssassin)
 
-	return &Result{TOML: e.render(src), Carried: e.carried, Skipped: e.skipped}
+	return e.finish(src)
+}
+
+// finish renders the file and validates it as `config check` does; a value
+// the policy file refuses (a zone name mailwarden cannot use, a level out
+// of range) is taken out and listed as not carried over with the
+// validator's reason, so the output always loads.
+func (e *emitter) finish(src *Source) *Result {
+	for range e.carried + 1 {
+		text, at := e.render(src)
+		_, err := config.Parse("import", text)
+		ps, ok := err.(config.Problems)
+		if err == nil || !ok {
+			return &Result{TOML: text, Carried: e.carried, Skipped: e.skipped}
+		}
+		progress := false
+		for _, p := range ps {
+			ens := at[p.Line]
+			if len(ens) == 0 {
+				if en := lastIn(e, p.Key); en != nil {
+					ens = []*entry{en}
+				}
+			}
+			for _, en := range ens {
+				if en.dropped {
+					continue
+				}
+				en.dropped = true
+				e.carried--
+				progress = true
+				what := en.origin
+				if what == "" {
+					what = p.Key
+				}
+				e.skipped = append(e.skipped, commentSafe(fmt.Sprintf("%s (%s = %s): refused by mailwarden: %s", what, p.Key, en.value, p.Msg)))
+			}
+		}
+		if !progress {
+			break
+		}
+	}
+	text, _ := e.render(src)
+	return &Result{TOML: text, Carried: e.carried, Skipped: e.skipped}
+}
+
+// lastIn finds the last live entry of the section a problem key is in
+// (for problems reported on a key the file does not set).
+func lastIn(e *emitter, key string) *entry {
+	for k := key; k != ""; {
+		i := strings.LastIndexByte(k, '.')
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+		if s := e.secs[k]; s != nil {
+			for j := len(s.lines) - 1; j >= 0; j-- {
+				if !s.lines[j].dropped {
+					return s.lines[j]
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func typeOf(r *smedb.Record) string {

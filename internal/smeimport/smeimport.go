@@ -104,7 +104,21 @@ type emitter struct {
 
 type section struct {
 	name  string
-	lines []string
+	lines []*entry
+}
+
+// entry is one key = value line.
+type entry struct {
+	key, value, origin string
+	dropped            bool
+}
+
+func (en *entry) text() string {
+	l := en.key + " = " + en.value
+	if en.origin != "" {
+		l += "  # SME: " + commentSafe(en.origin)
+	}
+	return l
 }
 
 // sectionOrder is the order of the sections in the output (that of
@@ -132,11 +146,7 @@ func (e *emitter) set(sec, key string, val any, origin string) {
 		s = &section{name: sec}
 		e.secs[sec] = s
 	}
-	line := fmt.Sprintf("%s = %s", key, tomlValue(val))
-	if origin != "" {
-		line += "  # SME: " + origin
-	}
-	s.lines = append(s.lines, line)
+	s.lines = append(s.lines, &entry{key: key, value: tomlValue(val), origin: origin})
 	e.carried++
 }
 
@@ -144,7 +154,19 @@ func (e *emitter) skip(origin, value, why string) {
 	if value != "" {
 		origin += "=" + value
 	}
-	e.skipped = append(e.skipped, origin+": "+why)
+	e.skipped = append(e.skipped, commentSafe(origin+": "+why))
+}
+
+// commentSafe makes text fit a TOML comment: valid UTF-8, no control
+// characters (TOML 1.0 refuses both in comments).
+func commentSafe(s string) string {
+	s = strings.ToValidUTF8(s, "?")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\t' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 func tomlValue(v any) string {
@@ -202,8 +224,10 @@ func tomlString(s string) string {
 	return b.String()
 }
 
-// render writes the file: header, skipped settings, sections.
-func (e *emitter) render(src *Source) []byte {
+// render writes the file: header, skipped settings, sections. at maps the
+// line numbers of key lines to their entries.
+func (e *emitter) render(src *Source) (text []byte, at map[int][]*entry) {
+	at = map[int][]*entry{}
 	var b strings.Builder
 	b.WriteString("# mailwarden policy file imported from an SME Server by `mailwarden import-sme`.\n")
 	fmt.Fprintf(&b, "# Source: the e-smith databases in %s.\n", filepath.Base(src.Dir))
@@ -212,13 +236,13 @@ func (e *emitter) render(src *Source) []byte {
 	if len(e.skipped) > 0 {
 		b.WriteString("#\n# Not carried over:\n")
 		for _, s := range e.skipped {
-			b.WriteString("#   " + strings.ReplaceAll(s, "\n", " ") + "\n")
+			b.WriteString("#   " + commentSafe(s) + "\n")
 		}
 	}
 	if len(src.Warnings) > 0 {
 		b.WriteString("#\n# Lines of the databases that are not records (skipped):\n")
 		for _, w := range src.Warnings {
-			b.WriteString("#   " + w + "\n")
+			b.WriteString("#   " + commentSafe(w) + "\n")
 		}
 	}
 	names := make([]string, 0, len(e.secs))
@@ -233,12 +257,23 @@ func (e *emitter) render(src *Source) []byte {
 		return names[i] < names[j]
 	})
 	for _, n := range names {
+		var live []*entry
+		for _, en := range e.secs[n].lines {
+			if !en.dropped {
+				live = append(live, en)
+			}
+		}
+		if len(live) == 0 {
+			continue
+		}
 		fmt.Fprintf(&b, "\n[%s]\n", n)
-		for _, l := range e.secs[n].lines {
-			b.WriteString(l + "\n")
+		at[strings.Count(b.String(), "\n")] = live // the table header: all of it
+		for _, en := range live {
+			b.WriteString(en.text() + "\n")
+			at[strings.Count(b.String(), "\n")] = []*entry{en}
 		}
 	}
-	return []byte(b.String())
+	return []byte(b.String()), at
 }
 
 // onOff reads SME's enabled/disabled (and yes/no, on/off, 1/0).

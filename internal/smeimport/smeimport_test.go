@@ -195,3 +195,38 @@ func TestTOMLString(t *testing.T) {
 		_ = v
 	}
 }
+
+// TestRefusedValues: values the policy file would refuse are left out and
+// named with the validator's reason, so the file still loads.
+func TestRefusedValues(t *testing.T) {
+	dir := t.TempDir()
+	conf := "DomainName=example.com\n" +
+		"spamassassin=service|RejectLevel|-3|TagLevel|4.5\n" +
+		"qpsmtpd=service|RBLList|zen.spamhaus.org,bad..zone|DNSBL|enabled|BccUser|not an address|Bcc|disabled\n"
+	if err := os.WriteFile(filepath.Join(dir, "configuration"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "domains"), []byte("bad_domain!=domain|DKIMSigning|disabled\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Convert(src)
+	c, err := config.Parse("x.toml", res.TOML)
+	if err != nil {
+		t.Fatalf("output refused: %v\n%s", err, res.TOML)
+	}
+	if c.Spam.TagLevel != 4.5 || c.Spam.RejectLevel != config.Defaults().Spam.RejectLevel {
+		t.Errorf("tag %v reject %v: want 4.5 and the default", c.Spam.TagLevel, c.Spam.RejectLevel)
+	}
+	for _, want := range []string{"spamassassin RejectLevel (spam.reject_level = -3.0): refused by mailwarden", "refused by mailwarden"} {
+		if !strings.Contains(string(res.TOML), want) {
+			t.Errorf("no note %q in:\n%s", want, res.TOML)
+		}
+	}
+	if _, ok := c.DKIM.Domain["bad_domain!"]; ok {
+		t.Errorf("a domain name the config refuses was kept")
+	}
+}
