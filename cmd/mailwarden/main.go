@@ -5,6 +5,8 @@
 //	mailwarden config check FILE        validate a policy file
 //	mailwarden dkim keygen DOMAIN       make a DKIM key (SME layout), print its record
 //	mailwarden dns [DOMAIN]             print the DKIM, SPF and DMARC records to publish
+//	mailwarden doctor [DOMAIN...]       check SPF, DKIM, DMARC, PTR/HELO, key and junk folder setup
+//	mailwarden import-sme DIR [-o FILE] convert an SME server's e-smith databases to a policy file
 //	mailwarden version
 package main
 

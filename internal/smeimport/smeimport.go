@@ -231,7 +231,7 @@ func (e *emitter) render(src *Source) (text []byte, at map[int][]*entry) {
 	var b strings.Builder
 	b.WriteString("# mailwarden policy file imported from an SME Server by `mailwarden import-sme`.\n")
 	fmt.Fprintf(&b, "# Source: the e-smith databases in %s.\n", filepath.Base(src.Dir))
-	b.WriteString("# Settings not written here keep mailwarden's defaults (SME's); see deploy/mailwarden.toml.\n")
+	b.WriteString("# Settings not written here keep mailwarden's built-in defaults (deploy/mailwarden.toml shows them;\n# clamd scanning, karma and the load check are off unless turned on here).\n")
 	b.WriteString("# Check it with: mailwarden config check FILE\n")
 	if len(e.skipped) > 0 {
 		b.WriteString("#\n# Not carried over:\n")
