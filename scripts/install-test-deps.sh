@@ -20,6 +20,9 @@ want util-linux
 want libxml2-utils
 # spamd (spamassassin 4) for scoring/spamd's test against a real spamd.
 want spamassassin spamd spamc
+# Sendmail end to end (milter/sendmail_test.go): m4 builds its sendmail.cf;
+# sendmail-bin itself conflicts with postfix, see below.
+want m4
 if [ "${1:-}" = "bench" ]; then
   want spamassassin spamc rspamd opendkim
 fi
@@ -35,6 +38,24 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get update -qq || true
   apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+# sendmail-bin conflicts with postfix, so it is not installed: the test
+# unpacks its .debs (and sendmail-cf's m4 tree) from this cache, filled here
+# once; the binary's shared libraries are installed from sendmail-bin's
+# dependencies (names differ between Debian releases).
+sm_cache="${MAILWARDEN_TEST_CACHE:-/var/cache/mailwarden-test}/sendmail"
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$sm_cache"
+  for p in sendmail-bin sendmail-cf; do
+    ls "$sm_cache/${p}_"*.deb >/dev/null 2>&1 || (cd "$sm_cache" && apt-get download -q "$p")
+  done
+  sm_need=()
+  for l in $(apt-cache depends sendmail-bin | awk '$1 == "Depends:" && $2 ~ /^lib/ {print $2}'); do
+    have "$l" || sm_need+=("$l")
+  done
+  if [ ${#sm_need[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${sm_need[@]}"
+  fi
 fi
 # The distribution's own services are not needed (tests start private ones);
 # stop them so they do not hold ports or CPU.
