@@ -133,3 +133,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestCRLF: a database copied through Windows keeps its values intact.
+func TestCRLF(t *testing.T) {
+	db, err := Parse("configuration", strings.NewReader("qpsmtpd=service|HeloPolicy|strict\r\nDomainName=example.com\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := db.Get("qpsmtpd").Prop("HeloPolicy"); v != "strict" {
+		t.Errorf("HeloPolicy = %q", v)
+	}
+	if got := db.Get("DomainName").Type; got != "example.com" {
+		t.Errorf("DomainName = %q", got)
+	}
+}
