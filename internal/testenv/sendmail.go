@@ -98,6 +98,11 @@ func StartSendmail(t testing.TB, o SendmailOptions) *Sendmail {
 	unshare := RequireBinary(t, "unshare")
 	RequireBinary(t, "mount")
 	RequireBinary(t, "hostname")
+	// A container without CAP_SYS_ADMIN cannot make namespaces: say so
+	// rather than fail later with Sendmail's silence.
+	if out, err := exec.Command(unshare, "--mount", "--uts", "true").CombinedOutput(); err != nil {
+		Missing(t, "mount/UTS namespaces (unshare)", fmt.Sprintf("unshare --mount --uts: %v: %s", err, bytes.TrimSpace(out)))
+	}
 	root := SendmailRoot(t)
 	if o.Sink == nil {
 		o.Sink = StartSink(t)
