@@ -23,6 +23,11 @@ type evalFunc func(tx *scoring.Transaction, p *mime.Parsed) bool
 // starts at 12 h).
 const MaxFutureDate = 12 * time.Hour
 
+// MinHTMLText: an HTML part with images and less rendered text than this
+// is image spam's shape (SpamAssassin's HTML_IMAGE_ONLY_* stop at 2000
+// bytes; we stay lower to spare short legitimate newsletters).
+const MinHTMLText = 300
+
 // builtins are the eval: tests. Names are ours; SpamAssassin's eval names
 // (check_for_...) are not accepted because their exact semantics differ.
 var builtins = map[string]evalFunc{
@@ -101,6 +106,44 @@ var builtins = map[string]evalFunc{
 			now = time.Now()
 		}
 		return t.Sub(now) > MaxFutureDate
+	},
+	// html_image_only: HTML with images and almost no text (< 300
+	// characters), the image-spam shape.
+	"html_image_only": func(_ *scoring.Transaction, p *mime.Parsed) bool {
+		if p == nil {
+			return false
+		}
+		for _, pt := range p.Parts {
+			if pt.IsText && pt.HTML != nil && pt.HTML.Images > 0 && pt.HTML.TextChars < MinHTMLText {
+				return true
+			}
+		}
+		return false
+	},
+	// html_link_heavy: HTML with many links and little text per link.
+	"html_link_heavy": func(_ *scoring.Transaction, p *mime.Parsed) bool {
+		if p == nil {
+			return false
+		}
+		for _, pt := range p.Parts {
+			if pt.IsText && pt.HTML != nil && pt.HTML.Links >= 5 && pt.HTML.TextChars < 40*pt.HTML.Links {
+				return true
+			}
+		}
+		return false
+	},
+	// html_script_or_form: HTML mail with <script> or a <form> (mail
+	// clients run neither; phishing pages embedded in mail use forms).
+	"html_script_or_form": func(_ *scoring.Transaction, p *mime.Parsed) bool {
+		if p == nil {
+			return false
+		}
+		for _, pt := range p.Parts {
+			if pt.IsText && pt.HTML != nil && (pt.HTML.Scripts > 0 || pt.HTML.Forms > 0) {
+				return true
+			}
+		}
+		return false
 	},
 	// mime_errors: the MIME structure was broken (bad boundary, bad
 	// base64, nesting or part limits).

@@ -60,6 +60,12 @@ func TestContribRules(t *testing.T) {
 			want: []string{"MW_MISSING_MID", "MW_DATE_INVALID", "MW_FROM_NAME_OTHER_ADDR", "MW_SUBJ_ALL_CAPS", "MW_MIME_HTML_ONLY", "MW_URI_IP_LITERAL", "MW_LINK_TEXT_MISMATCH", "MW_URI_SHORTENER", "MW_URI_LOGIN_PATH", "MW_PHISH_LOGIN_IP", "MW_NO_RECIPIENT_HDR"},
 		},
 		{
+			name: "image spam",
+			msg:  "From: a@b.example\nTo: c@d.example\nSubject: hi\nDate: Tue, 24 Nov 2026 10:00:00 +0000\nMessage-ID: <5@b.example>\nContent-Type: text/html\n\n<html><body><a href=\"http://shop.example/\"><img src=\"http://shop.example/offer.gif\"></a><form action=\"http://shop.example/buy\"><input type=submit></form></body></html>\n",
+			want: []string{"MW_HTML_IMAGE_ONLY", "MW_HTML_SCRIPT_FORM", "MW_MIME_HTML_ONLY"},
+			not:  []string{"MW_HTML_LINK_HEAVY"},
+		},
+		{
 			name: "date in future",
 			msg:  "From: a@b.example\nTo: c@d.example\nSubject: hi\nDate: Mon, 30 Nov 2026 10:00:00 +0000\nMessage-ID: <4@b.example>\n\nhello\n",
 			want: []string{"MW_DATE_IN_FUTURE"},
