@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -240,7 +241,7 @@ func (o Options) checkDMARC(ctx context.Context, rep *Report, domain string) {
 	found, err := dmarc.Discover(ctx, txtAdapter{o}, o.Suffixes, domain, o.Logger)
 	if err != nil || found == nil || found.Record == nil {
 		ev, fix := "no DMARC record at "+name, "publish: "+zoneTXT(name, o.suggestedDMARC())
-		if err != nil && resolver.IsTemporary(err) {
+		if err != nil && (resolver.IsTemporary(err) || errors.Is(err, dmarc.ErrTemp)) {
 			ev, fix = name+": "+err.Error(), "make the domain's name servers answer (the lookup failed, not just empty)"
 		} else if err != nil && !resolver.IsNotFound(err) {
 			ev = name + ": " + err.Error()

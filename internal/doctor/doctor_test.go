@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/miekg/dns"
+
 	"github.com/mailwarden/mailwarden/internal/dkimkeys"
 	"github.com/mailwarden/mailwarden/internal/dnstest"
 )
@@ -17,10 +19,11 @@ import (
 // world is one test setup: the zone data served by a real loopback DNS
 // server (internal/dnstest) and the files doctor looks at.
 type world struct {
-	records map[string]string // label -> zone-file line ("" removes it)
-	opts    Options
-	keyPath string
-	junkTmp string
+	records  map[string]string // label -> zone-file line ("" removes it)
+	servfail []string          // names answered with SERVFAIL
+	opts     Options
+	keyPath  string
+	junkTmp  string
 }
 
 const (
@@ -86,6 +89,9 @@ func (w *world) run(t *testing.T) *Report {
 			srv.AddRR(t, l)
 		}
 	}
+	for _, n := range w.servfail {
+		srv.SetRcode(n, 0, dns.RcodeServerFailure)
+	}
 	w.opts.Resolver = srv.Resolver(t)
 	return Run(context.Background(), w.opts)
 }
@@ -129,6 +135,10 @@ func TestEachBrokenItem(t *testing.T) {
 	}{
 		{"spf missing", func(t *testing.T, w *world) { w.records["spf"] = "" },
 			"spf", Fail, "no SPF record", `example.com. IN TXT "v=spf1 ip4:192.0.2.10 ip4:198.51.100.7 mx a -all"`, false},
+		{"spf lookup fails", func(t *testing.T, w *world) { w.servfail = []string{"example.com"} },
+			"spf", Fail, "TXT example.com:", "make the domain's name servers answer", false},
+		{"dmarc lookup fails", func(t *testing.T, w *world) { w.servfail = []string{"_dmarc.example.com"} },
+			"dmarc", Fail, "_dmarc.example.com", "make the domain's name servers answer", false},
 		{"spf twice", func(t *testing.T, w *world) {
 			w.records["spf2"] = `example.com. IN TXT "v=spf1 -all"`
 		}, "spf", Fail, "2 SPF records", "keep one", false},
