@@ -1,10 +1,18 @@
 package milter_test
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-msgauth/dkim"
+
+	"github.com/mailwarden/mailwarden/internal/dnstest"
 	"github.com/mailwarden/mailwarden/internal/testenv"
 )
 
@@ -150,4 +158,104 @@ func TestSendmailEndToEnd(t *testing.T) {
 			t.Fatalf("a message reached the sink unfiltered while mailwarden was down")
 		}
 	})
+}
+
+const sendmailDKIMConfig = `
+[server]
+milter_listen = "{{MILTER}}"
+state_dir = "{{STATE}}"
+hostname = "mx.mailwarden.test"
+[dns]
+servers = ["%s"]
+[dmarc]
+reject = false
+profiles = ["local", "remote"]
+authserv_id = "mx.mailwarden.test"
+[spam]
+tag_level = 5.0
+reject_level = 50.0
+`
+
+// TestSendmailHeadersAsReceived: mailwarden asks Sendmail for header values
+// with their leading space (SMFIP_HDR_LEADSPC), so a DKIM signature with
+// simple header canonicalization (every byte of the signed fields counts:
+// the space after the colon, extra spaces, folding) verifies through a real
+// Sendmail; the same message changed in one signed field fails, which shows
+// the check is real. A forged Authentication-Results claiming our authserv-id
+// is deleted (a change-header with an empty value, which Sendmail must
+// apply by index).
+func TestSendmailHeadersAsReceived(t *testing.T) {
+	dns := dnstest.New(t)
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dns.AddRR(t,
+		`_dmarc.signed.example. TXT "v=DMARC1; p=reject; adkim=s"`,
+		fmt.Sprintf(`mw._domainkey.signed.example. TXT "v=DKIM1; k=ed25519; p=%s"`, base64.StdEncoding.EncodeToString(pub)),
+	)
+	d := testenv.StartDaemon(t, fmt.Sprintf(sendmailDKIMConfig, dns.Addr()))
+	sm := testenv.StartSendmail(t, testenv.SendmailOptions{MilterAddr: d.MilterAddr})
+
+	body := func(subject string) []byte {
+		return []byte("Authentication-Results: mx.mailwarden.test; dkim=pass header.d=signed.example\r\n" +
+			"From: Boss <boss@signed.example>\r\nTo: rcpt@example.org\r\n" +
+			"Subject: " + subject + ",\r\n\tfolded onto a second line\r\n" +
+			"X-Spacing:    four spaces before, two after  \r\n" +
+			"Date: Wed, 25 Nov 2026 10:00:00 +0000\r\n" +
+			fmt.Sprintf("Message-ID: <%d@signed.example>\r\n\r\nPlease pay the invoice.\r\n", time.Now().UnixNano()))
+	}
+	sign := func(t *testing.T, msg []byte) []byte {
+		t.Helper()
+		var out bytes.Buffer
+		err := dkim.Sign(&out, bytes.NewReader(msg), &dkim.SignOptions{
+			Domain: "signed.example", Selector: "mw", Signer: priv,
+			HeaderCanonicalization: dkim.CanonicalizationSimple,
+			BodyCanonicalization:   dkim.CanonicalizationSimple,
+			HeaderKeys:             []string{"From", "To", "Subject", "X-Spacing", "Date", "Message-ID"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+
+	tests := []struct {
+		name     string
+		tamper   func([]byte) []byte
+		wantDKIM string
+	}{
+		{"as signed", func(b []byte) []byte { return b }, "dkim=pass"},
+		{"one space less in a signed field", func(b []byte) []byte {
+			return bytes.Replace(b, []byte("X-Spacing:    four"), []byte("X-Spacing:   four"), 1)
+		}, "dkim=fail"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(sm.Sink.Messages())
+			msg := tc.tamper(sign(t, body(tc.name)))
+			r := sm.Send(t, "boss@signed.example", []string{"rcpt@example.org"}, msg)
+			if r.Code != 250 {
+				t.Fatalf("send: %v\n%s", r, sm.Log())
+			}
+			got := sm.Sink.Wait(t, before+1, 30*time.Second)[before]
+			hdr, _, _ := bytes.Cut(got.Raw, []byte("\r\n\r\n"))
+			var ours []string
+			for _, f := range strings.Split(strings.ReplaceAll(string(hdr), "\r\n\t", " "), "\r\n") {
+				if name, value, ok := strings.Cut(f, ":"); ok && strings.EqualFold(name, "Authentication-Results") &&
+					strings.HasPrefix(strings.TrimSpace(value), "mx.mailwarden.test") {
+					ours = append(ours, value)
+				}
+			}
+			if len(ours) != 1 {
+				t.Fatalf("%d Authentication-Results with our authserv-id, want 1 (ours; the forged one deleted):\n%s", len(ours), hdr)
+			}
+			if !strings.Contains(ours[0], tc.wantDKIM) || !strings.Contains(ours[0], "header.d=signed.example") {
+				t.Errorf("Authentication-Results:%s\nwant %s for signed.example", ours[0], tc.wantDKIM)
+			}
+			if strings.Contains(ours[0], "dkim=pass") == (tc.wantDKIM != "dkim=pass") {
+				t.Errorf("Authentication-Results:%s\nwant only %s", ours[0], tc.wantDKIM)
+			}
+		})
+	}
 }
