@@ -20,6 +20,8 @@ want util-linux
 want libxml2-utils
 # spamd (spamassassin 4) for scoring/spamd's test against a real spamd.
 want spamassassin spamd spamc
+# The junk-folder recipes (deploy/recipes) run by the real delivery tools.
+want procmail maildrop dovecot-sieve dovecot-core
 # Sendmail end to end (milter/sendmail_test.go): m4 builds its sendmail.cf;
 # sendmail-bin itself conflicts with postfix, see below.
 want m4
