@@ -263,10 +263,16 @@ func (e *Engine) RunStage(ctx context.Context, st Stage, tx *Transaction) *Outco
 		tx.Profile = ProfileRemote
 	}
 	layers := e.plan[tx.Profile][st]
-	for _, l := range layers {
+	for i, l := range layers {
 		e.runLayer(ctx, st, tx, l, out)
 		if out.Forced != nil && out.Forced.Action >= Tempfail {
 			break
+		}
+		if st != StageRcpt && i < len(layers)-1 {
+			// Later layers (checks that declared Needs, such as meta
+			// rules over DKIM, DMARC and Bayes) see the symbols found so
+			// far through tx.Symbols / tx.HasSymbol.
+			tx.merge(&Outcome{Symbols: out.Symbols})
 		}
 		if out.Whitelist && st != StageRcpt {
 			tx.mu.Lock()

@@ -336,3 +336,20 @@ func TestCurrentSwap(t *testing.T) {
 		t.Fatal("swap broke the held engine")
 	}
 }
+
+func TestLaterLayerSeesEarlierSymbols(t *testing.T) {
+	first := adds("FIRST", 1)
+	var saw bool
+	meta := &fakeCheck{name: "meta", stage: StageEOM, needs: []string{"first"}, run: func(_ context.Context, tx *Transaction, _ *Result) error {
+		saw = tx.HasSymbol("FIRST")
+		return nil
+	}}
+	e := mustEngine(t, Options{Levels: Levels{TagLevel: 10}}, meta, first)
+	v := runAll(e, &Transaction{})
+	if !saw {
+		t.Fatal("a dependent check did not see the symbol of the check it needs")
+	}
+	if v.Score != 1 {
+		t.Fatalf("score %.1f: the symbol counted twice?", v.Score)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mailwarden/mailwarden/internal/config"
+	"github.com/mailwarden/mailwarden/internal/mailstats"
 	"github.com/mailwarden/mailwarden/internal/metrics"
 	"github.com/mailwarden/mailwarden/milter"
 	"github.com/mailwarden/mailwarden/policy"
@@ -76,6 +77,9 @@ func NewDaemon(path string, log hclog.Logger) (*Daemon, error) {
 	}
 	bdb := bayes.NewDB(d.deps.Store)
 	d.deps.Metrics.WatchBayes(bdb.Totals)
+	// Daily statistics: counted in memory, written to the store every few
+	// seconds (mailstats.FlushInterval) and at shutdown.
+	d.deps.Stats = mailstats.NewRecorder(d.deps.Store, cfg.Stats.RetentionDays)
 	e, err := BuildEngine(cfg, d.deps)
 	if err != nil {
 		d.deps.Store.Close()
@@ -221,6 +225,11 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	d.wg.Wait()
+	if d.deps.Stats != nil {
+		if serr := d.deps.Stats.Close(); serr != nil {
+			d.log.Warn("writing the last statistics", "error", serr)
+		}
+	}
 	if d.deps.Store != nil {
 		if cerr := d.deps.Store.Close(); cerr != nil {
 			d.log.Warn("closing the state store", "error", cerr)

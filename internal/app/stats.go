@@ -11,12 +11,14 @@ import (
 	"github.com/mailwarden/mailwarden/internal/mailstats"
 )
 
-// statsObserver returns the mail statistics recorder for the config, or nil.
+// statsObserver returns the process's mail statistics recorder when the
+// config counts statistics, or nil. The recorder itself lives as long as the
+// daemon (Deps.Stats), so a reload neither loses nor doubles counts.
 func statsObserver(cfg *config.Config, deps Deps) *mailstats.Recorder {
-	if !cfg.Stats.Enabled || deps.Store == nil {
+	if !cfg.Stats.Enabled || deps.Stats == nil {
 		return nil
 	}
-	return mailstats.NewRecorder(deps.Store, cfg.Stats.RetentionDays)
+	return deps.Stats
 }
 
 // StatsDay loads one day of statistics, with the users' junk-folder counts.

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mailwarden/mailwarden/internal/config"
+	"github.com/mailwarden/mailwarden/internal/mailstats"
 	"github.com/mailwarden/mailwarden/internal/metrics"
 	"github.com/mailwarden/mailwarden/internal/resolver"
 	"github.com/mailwarden/mailwarden/internal/store"
@@ -32,6 +33,8 @@ type Deps struct {
 	Resolver *resolver.Resolver
 	// Metrics, if set, observes every verdict and times every check.
 	Metrics *metrics.Metrics
+	// Stats, if set, counts every verdict into the daily statistics.
+	Stats *mailstats.Recorder
 }
 
 // BuildEngine builds an engine from a config. This is the one list of checks

@@ -83,6 +83,9 @@ func TestRecordLoadRender(t *testing.T) {
 	r.now = func() time.Time { return day.AddDate(0, 0, 1).Add(time.Hour) }
 	r.Observe(ctx, remote, &scoring.Verdict{Action: scoring.Accept})
 
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
 	d, err := Load(ctx, st, day)
 	if err != nil {
 		t.Fatal(err)
