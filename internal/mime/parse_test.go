@@ -255,7 +255,8 @@ func TestMalformed(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
 			p := parseString(t, tc.msg)
-			if d := time.Since(start); d > 2*time.Second {
+			// A guard against pathological parsing, not a speed test.
+			if d := time.Since(start); d > 30*time.Second {
 				t.Errorf("took %v", d)
 			}
 			if tc.wantErr != "" {
@@ -346,7 +347,10 @@ func TestHugeTopHeader(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
 			p := Parse(strings.NewReader(tc.in))
-			if d := time.Since(start); d > 5*time.Second {
+			// A guard against pathological (super-linear) parsing, not a
+			// speed test: ~0.3 s here idle, ~6 s under -race on a loaded
+			// 2-core CI machine. Speed is in the benchmarks.
+			if d := time.Since(start); d > 60*time.Second {
 				t.Errorf("took %v", d)
 			}
 			if len(tc.in) > 1<<20 && len(p.Errors) == 0 {

@@ -218,11 +218,11 @@ func TestDNSBLParallel(t *testing.T) {
 	var zones []Zone
 	for _, z := range []string{"a.example", "b.example", "c.example"} {
 		e.dns.AddRR(t, z+". 60 IN SOA ns. host. 1 3600 600 86400 60", "1.2.0.192."+z+". 60 IN A 127.0.0.2")
-		e.dns.SetDelay("1.2.0.192."+z+".", 300*time.Millisecond)
+		e.dns.SetDelay("1.2.0.192."+z+".", time.Second)
 		zones = append(zones, mustZone(t, z, ZoneSettings{}))
 	}
-	res := e.dns.ResolverWith(t, resolver.Config{Timeout: 2 * time.Second, Attempts: 1})
-	c := NewDNSBL(Config{Zones: zones, Resolver: res, Budget: 2 * time.Second})
+	res := e.dns.ResolverWith(t, resolver.Config{Timeout: 5 * time.Second, Attempts: 1})
+	c := NewDNSBL(Config{Zones: zones, Resolver: res, Budget: 5 * time.Second})
 	tx := &scoring.Transaction{Rcpt: "bob@example.org"}
 	tx.Client.Addr = netip.MustParseAddr("192.0.2.1")
 	start := time.Now()
@@ -232,7 +232,9 @@ func TestDNSBLParallel(t *testing.T) {
 	if s == nil || len(s.Options) != 3 {
 		t.Fatalf("RBL_LISTED = %+v, want three lists", s)
 	}
-	if took > 580*time.Millisecond {
+	// One round trip is 1 s, three in a row 3 s; the margin absorbs a
+	// loaded CI machine under -race.
+	if took > 2500*time.Millisecond {
 		t.Errorf("three lists took %v: not queried in parallel", took)
 	}
 }
