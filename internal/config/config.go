@@ -162,6 +162,13 @@ var smeNames = map[string]string{
 	"dmarcreporting":  "dmarc.reporting",
 }
 
+// IsSet reports whether the file itself set this dotted key (Line falls
+// back to the enclosing table's line; this does not).
+func (c *Config) IsSet(key string) bool {
+	_, ok := c.lines[key]
+	return ok
+}
+
 // Line returns the line a dotted key was set on, or 0.
 func (c *Config) Line(key string) int {
 	for k := key; k != ""; {

@@ -145,3 +145,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestIsSetIsExact(t *testing.T) {
+	cfg, err := Parse("c.toml", []byte("[rules]\nenabled = true\n[spam]\ntag_level = 5.0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.IsSet("rules.paths") || !cfg.IsSet("rules.enabled") || !cfg.IsSet("spam.tag_level") {
+		t.Fatal("IsSet must not fall back to the enclosing table")
+	}
+	if cfg.Line("rules.paths") != 1 {
+		t.Fatal("Line falls back to the table's line for error messages")
+	}
+}

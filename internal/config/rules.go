@@ -24,7 +24,7 @@ func defaultRules() Rules {
 
 // RulesPathsSet reports whether the file set rules.paths (a missing
 // default directory is not an error; a missing configured one is).
-func (c *Config) RulesPathsSet() bool { return c.Line("rules.paths") > 0 }
+func (c *Config) RulesPathsSet() bool { return c.IsSet("rules.paths") }
 
 // RulePathMissing reports whether p does not exist.
 func RulePathMissing(p string) bool {
