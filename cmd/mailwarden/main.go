@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -129,6 +130,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	log.Info("ready", "version", version, "config", *path)
 	// systemd (Type=notify): ready only now that every listener is up and
 	// the config and keys are loaded.
+	// MAILWARDEN_CPUPROFILE=FILE writes a CPU profile until shutdown (for
+	// performance work; go tool pprof FILE).
+	if pf := os.Getenv("MAILWARDEN_CPUPROFILE"); pf != "" {
+		if f, err := os.Create(pf); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	notify := sdnotify.FromEnv()
 	if err := notify.Ready(); err != nil {
 		log.Warn("systemd notification failed", "error", err)
