@@ -41,6 +41,8 @@ func BayesConfig(cfg *config.Config) bayes.Config {
 		Params:    bayes.DefaultParams,
 		AutoLearn: al,
 		MaxSize:   int64(cfg.Limits.ScanSizeLimit),
+		// Off the reply path: batched in the background.
+		AsyncAutoLearn: true,
 	}
 }
 

@@ -225,6 +225,17 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	d.wg.Wait()
+	// Checks holding background work (Bayes autolearn batches) finish it
+	// while the store is still open.
+	if e := d.engines.Load(); e != nil {
+		for _, c := range e.Checks() {
+			if cl, ok := c.(scoring.Closer); ok {
+				if cerr := cl.Close(); cerr != nil {
+					d.log.Warn("closing check", "check", c.Name(), "error", cerr)
+				}
+			}
+		}
+	}
 	if d.deps.Stats != nil {
 		if serr := d.deps.Stats.Close(); serr != nil {
 			d.log.Warn("writing the last statistics", "error", serr)

@@ -128,3 +128,44 @@ func TestCheckSkipsOverScanLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestAsyncAutoLearn: the daemon learns in the background, in batches; Close
+// writes what is queued, and a user-learned message is still never moved.
+func TestAsyncAutoLearn(t *testing.T) {
+	s := storetest.Bolt(t)
+	db := NewDB(s)
+	ctx := context.Background()
+	bc := New(Config{AutoLearn: DefaultAutoLearn, AsyncAutoLearn: true}, db, nil)
+	checks := []scoring.Check{bc}
+	bc.SetChecks(checks)
+	e, err := scoring.New(scoring.Options{Levels: scoring.Levels{TagLevel: 5}}, checks, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	userSpam := parse(t, "Subject: u\n\nthe user said spam\n")
+	uid, _ := MessageID(userSpam)
+	learn(t, db, Item{ID: uid, Class: Spam, Hashes: Hashes([]string{"u"})})
+	var ids []MsgID
+	for i, m := range []string{"Subject: a\n\nfirst clean text\n", "Subject: b\n\nsecond clean text\n", "Subject: u\n\nthe user said spam\n"} {
+		tx := &scoring.Transaction{Profile: scoring.ProfileRemote, Message: parse(t, m)}
+		e.RunStage(ctx, scoring.StageEOM, tx)
+		e.Observe(ctx, tx, e.Verdict(tx)) // score 0: autolearn as ham
+		it, ok := tx.Value(ValueItem)
+		if !ok {
+			t.Fatalf("message %d: no item", i)
+		}
+		ids = append(ids, it.(Item).ID)
+	}
+	if err := bc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []Class{Ham, Ham, Spam} {
+		if got, _ := db.Class(ctx, ids[i]); got != want {
+			t.Errorf("message %d learned as %v, want %v", i, got, want)
+		}
+	}
+	// After Close, Observe is a no-op rather than a panic.
+	tx := &scoring.Transaction{Profile: scoring.ProfileRemote, Message: parse(t, "Subject: c\n\nlate\n")}
+	e.RunStage(ctx, scoring.StageEOM, tx)
+	e.Observe(ctx, tx, e.Verdict(tx))
+}

@@ -3,6 +3,7 @@ package bayes
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -103,6 +104,11 @@ type Config struct {
 	// MaxSize: larger messages are not judged (SME's scanning limit,
 	// [limits] scan_size_limit; spamc -s); 0 means no limit.
 	MaxSize int64
+	// AsyncAutoLearn learns autolearned messages in the background, in
+	// batches, instead of on the message's reply path (a store commit, an
+	// fsync on the embedded store, per learned message). The daemon sets it;
+	// a crash loses at most the last batch, which is only autolearning.
+	AsyncAutoLearn bool
 }
 
 // DefaultMin is SpamAssassin's bayes_min_spam_num and bayes_min_ham_num.
@@ -114,6 +120,12 @@ type Check struct {
 	db     *DB
 	log    hclog.Logger
 	checks map[string]scoring.Check // for autolearn: symbol → header or body
+
+	// asynchronous autolearn (Config.AsyncAutoLearn)
+	alMu     sync.Mutex
+	alQueue  chan Item
+	alDone   chan struct{}
+	alClosed bool
 }
 
 var _ scoring.Check = (*Check)(nil)
