@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -25,6 +26,7 @@ import (
 	"github.com/mailwarden/mailwarden/internal/app"
 	"github.com/mailwarden/mailwarden/internal/config"
 	"github.com/mailwarden/mailwarden/internal/sdnotify"
+	"github.com/mailwarden/mailwarden/internal/store"
 	"github.com/mailwarden/mailwarden/scoring"
 )
 
@@ -177,7 +179,26 @@ func cmdConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "       mailwarden config checks FILE   list the checks that run per profile and stage")
 		return 2
 	}
-	_, e, err := app.LoadEngine(args[1], app.Deps{})
+	deps := app.Deps{}
+	if args[0] == "checks" {
+		// The checks that keep state (karma, greylisting, rate limits,
+		// Bayes) are built only with a store: give them a throw-away one
+		// so that the list shows everything the daemon would run.
+		dir, err := os.MkdirTemp("", "mailwarden-checks-")
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		st, err := store.OpenBolt(filepath.Join(dir, "state.db"), store.BoltOptions{})
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer st.Close()
+		deps.Store = st
+	}
+	_, e, err := app.LoadEngine(args[1], deps)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

@@ -24,6 +24,9 @@ func stateFirstChecks(cfg *config.Config, deps Deps, log hclog.Logger) []scoring
 		out = append(out, karma.New(karma.Config{
 			Store: deps.Store, Negative: cfg.Karma.Negative, Strikes: cfg.Karma.Strikes,
 			Penalty: cfg.Karma.Penalty.Duration, Expiry: cfg.Karma.Expiry.Duration, Logger: log.Named("karma"),
+			// Nice judgements off the reply path (a store commit per
+			// delivered message otherwise); naughty ones stay synchronous.
+			AsyncNice: true,
 		}))
 	}
 	return out

@@ -21,6 +21,11 @@
 // (default one day, qpsmtpd's penalty_days 1). History is forgotten after
 // [karma] expiry of silence. Karma runs for the remote profile only.
 //
+// Naughty judgements are written before the verdict is answered, so a
+// penalty holds from the client's next connection; in the daemon, nice ones
+// are written by a background writer (Config.AsyncNice), off the reply path,
+// within a store write's time.
+//
 // Symbols (default weights): KARMA_PENALTY (0; the check rejects),
 // KARMA_NAUGHTY (1.0; the history leans naughty), KARMA_NICE (-0.5; the
 // history is nice by at least KarmaStrikes messages).
@@ -37,6 +42,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -65,6 +71,15 @@ type Config struct {
 	Logger   hclog.Logger
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// AsyncNice writes nice judgements in the background (the daemon sets
+	// it): a store write costs a commit with fsync on the embedded store
+	// or a round trip to Redis, and delivered ham is most of the mail, so
+	// it is kept off the SMTP reply path. The writer takes whatever is
+	// queued and writes it at once (no waiting for a batch to fill), so a
+	// nice message counts within a store write's time. Naughty judgements
+	// are always written before the verdict is answered: a penalty must be
+	// in force for the client's next connection, on every instance.
+	AsyncNice bool
 }
 
 // Record is a client's history as stored under "karma:IP".
@@ -76,13 +91,28 @@ type Record struct {
 }
 
 // Check is the karma check.
-type Check struct{ cfg Config }
+type Check struct {
+	cfg Config
+
+	// background writer of nice judgements (Config.AsyncNice)
+	mu     sync.Mutex
+	queue  chan niceUpdate
+	done   chan struct{}
+	closed bool
+}
+
+// niceUpdate is a nice judgement waiting for the background writer.
+type niceUpdate struct {
+	addr netip.Addr
+	at   time.Time
+}
 
 var (
 	_ scoring.Check    = (*Check)(nil)
 	_ scoring.Observer = (*Check)(nil)
 	_ scoring.Profiled = (*Check)(nil)
 	_ scoring.Blocking = (*Check)(nil)
+	_ scoring.Closer   = (*Check)(nil)
 )
 
 // New returns the check.
@@ -199,6 +229,14 @@ func (c *Check) Observe(ctx context.Context, tx *scoring.Transaction, v *scoring
 		return
 	}
 	now := c.cfg.Now()
+	if j > 0 && c.cfg.AsyncNice && c.enqueue(niceUpdate{addr: a, at: now}) {
+		return
+	}
+	c.record(ctx, a, j, now, tx.QueueID)
+}
+
+// record adds one judgement to a client's history in the store.
+func (c *Check) record(ctx context.Context, a netip.Addr, j int, now time.Time, qid string) {
 	var rec Record
 	err := c.cfg.Store.Update(ctx, Key(a), func(old []byte) ([]byte, time.Duration, error) {
 		rec = Record{}
@@ -225,10 +263,113 @@ func (c *Check) Observe(ctx context.Context, tx *scoring.Transaction, v *scoring
 	}
 	if j < 0 && rec.PenaltyUntil == now.Add(c.cfg.Penalty).Unix() {
 		c.cfg.Logger.Warn("client put in the karma penalty box", "client", a, "naughty", rec.Naughty, "nice", rec.Nice,
-			"until", time.Unix(rec.PenaltyUntil, 0).UTC().Format(time.RFC3339), "qid", tx.QueueID)
+			"until", time.Unix(rec.PenaltyUntil, 0).UTC().Format(time.RFC3339), "qid", qid)
 	} else {
 		c.cfg.Logger.Debug("karma updated", "client", a, "nice", rec.Nice, "naughty", rec.Naughty)
 	}
+}
+
+// Background writer limits: the queue bounds memory while the store is slow
+// (a judgement past it is written on the reply path instead, so none is
+// lost); one pass writes at most writeBatch judgements, concurrently, so
+// that the embedded store commits them in one transaction.
+const (
+	writeQueue = 10000
+	writeBatch = 256
+)
+
+// enqueue hands a nice judgement to the background writer; false when it
+// cannot take it (closed, or the queue is full).
+func (c *Check) enqueue(u niceUpdate) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	if c.queue == nil {
+		c.queue = make(chan niceUpdate, writeQueue)
+		c.done = make(chan struct{})
+		go c.writeLoop()
+	}
+	select {
+	case c.queue <- u:
+		return true
+	default:
+		return false
+	}
+}
+
+// writeLoop writes queued judgements until the queue is closed: it waits for
+// one, takes whatever else is queued (group commit: no timer), and writes
+// them all before looking again.
+func (c *Check) writeLoop() {
+	defer close(c.done)
+	batch := make([]niceUpdate, 0, writeBatch)
+	for {
+		u, ok := <-c.queue
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], u)
+	fill:
+		for len(batch) < writeBatch {
+			select {
+			case u, ok := <-c.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, u)
+			default:
+				break fill
+			}
+		}
+		c.writeBatch(batch)
+	}
+}
+
+// writeBatch writes judgements concurrently (bbolt's Batch folds
+// concurrent updates into one commit; Redis pipelines nothing but the round
+// trips overlap). Judgements of one client are written in order by one
+// goroutine.
+func (c *Check) writeBatch(batch []niceUpdate) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	byClient := make(map[netip.Addr][]niceUpdate, len(batch))
+	var order []netip.Addr
+	for _, u := range batch {
+		if _, seen := byClient[u.addr]; !seen {
+			order = append(order, u.addr)
+		}
+		byClient[u.addr] = append(byClient[u.addr], u)
+	}
+	var wg sync.WaitGroup
+	for _, a := range order {
+		wg.Add(1)
+		go func(us []niceUpdate) {
+			defer wg.Done()
+			for _, u := range us {
+				c.record(ctx, u.addr, +1, u.at, "")
+			}
+		}(byClient[a])
+	}
+	wg.Wait()
+}
+
+// Close implements scoring.Closer: it writes what the background writer
+// holds and stops it. Later judgements are written on the reply path.
+func (c *Check) Close() error {
+	c.mu.Lock()
+	if c.closed || c.queue == nil {
+		c.closed = true
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.queue)
+	done := c.done
+	c.mu.Unlock()
+	<-done
+	return nil
 }
 
 // Entry is one client's history, for listings.

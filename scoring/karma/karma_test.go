@@ -3,6 +3,7 @@ package karma
 import (
 	"context"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,4 +143,60 @@ func TestCorruptRecord(t *testing.T) {
 	if rec, err := Lookup(context.Background(), s, ip); err != nil || rec.Naughty != 1 {
 		t.Fatalf("after observe: %+v %v", rec, err)
 	}
+}
+
+// TestAsyncNice: with AsyncNice (the daemon's setting) nice judgements are
+// written by the background writer, every one of them, even when many clients
+// report at once; naughty ones are in the store when Observe returns; Close
+// writes what is still queued, and judgements after Close are written at once.
+func TestAsyncNice(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		c := New(Config{Store: s, Negative: 2, Strikes: 3, Penalty: time.Hour, Expiry: time.Hour, AsyncNice: true})
+		e, err := scoring.New(scoring.Options{Levels: scoring.Levels{TagLevel: 4}}, []scoring.Check{c}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		ham := &scoring.Verdict{Action: scoring.Accept, Required: 4, Scanned: true}
+		rejected := &scoring.Verdict{Action: scoring.Reject, Required: 4, Forced: &scoring.Forced{Check: "dnsbl"}}
+		clients := []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "2001:db8::4"}
+		const perClient = 50
+		var wg sync.WaitGroup
+		for _, ip := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range perClient {
+					tx := &scoring.Transaction{Client: scoring.Client{Addr: netip.MustParseAddr(ip)}, Profile: scoring.ProfileRemote}
+					e.Observe(ctx, tx, ham)
+				}
+			}()
+		}
+		wg.Wait()
+
+		// Naughty: written before Observe returns.
+		bad := netip.MustParseAddr("198.51.100.9")
+		for range 2 {
+			e.Observe(ctx, &scoring.Transaction{Client: scoring.Client{Addr: bad}, Profile: scoring.ProfileRemote}, rejected)
+		}
+		if rec, err := Lookup(ctx, s, bad); err != nil || rec.Naughty != 2 || rec.PenaltyUntil == 0 {
+			t.Fatalf("naughty record right after Observe = %+v, %v; want 2 naughty and a penalty", rec, err)
+		}
+
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, ip := range clients {
+			rec, err := Lookup(ctx, s, netip.MustParseAddr(ip))
+			if err != nil || rec.Nice != perClient || rec.Naughty != 0 {
+				t.Fatalf("%s after Close: %+v, %v; want %d nice", ip, rec, err, perClient)
+			}
+		}
+		// After Close: written on the caller's path, nothing lost.
+		a := netip.MustParseAddr(clients[0])
+		e.Observe(ctx, &scoring.Transaction{Client: scoring.Client{Addr: a}, Profile: scoring.ProfileRemote}, ham)
+		if rec, _ := Lookup(ctx, s, a); rec.Nice != perClient+1 {
+			t.Fatalf("nice after Close = %d, want %d", rec.Nice, perClient+1)
+		}
+	})
 }
