@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"runtime/debug"
 	"sort"
@@ -27,6 +28,11 @@ type Options struct {
 	Weights map[string]float64
 	// Profiles adjust which checks run for a profile.
 	Profiles map[Profile]ProfileOverride
+	// OtherChecks names checks that exist but are not in this engine
+	// (switched off in their own section, or needing plumbing this process
+	// lacks, as the store in `config check`): Profiles may name them, and
+	// naming them does nothing.
+	OtherChecks []string
 	// Levels turn a score into an action.
 	Levels Levels
 	// Observers see every message's verdict, whatever its profile
@@ -117,10 +123,16 @@ func New(opts Options, checks []Check, mods []Modifier) (*Engine, error) {
 	for _, u := range unknown {
 		errs = append(errs, fmt.Errorf("[scores]: unknown symbol %s", u))
 	}
+	known := maps.Clone(names)
+	for _, n := range opts.OtherChecks {
+		if _, ok := known[n]; !ok {
+			known[n] = nil
+		}
+	}
 	for p, ov := range opts.Profiles {
 		for _, n := range append(append([]string(nil), ov.Enable...), ov.Disable...) {
-			if _, ok := names[n]; !ok {
-				errs = append(errs, fmt.Errorf("[profiles.%s]: unknown check %q (known: %s)", p, n, strings.Join(sortedKeys(names), ", ")))
+			if _, ok := known[n]; !ok {
+				errs = append(errs, fmt.Errorf("[profiles.%s]: unknown check %q (known: %s)", p, n, strings.Join(sortedKeys(known), ", ")))
 			}
 		}
 	}

@@ -116,9 +116,10 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 			scoring.ProfileAuthenticated: override(cfg.Profiles.Authenticated),
 			scoring.ProfileRemote:        override(cfg.Profiles.Remote),
 		},
-		Levels:     scoring.Levels{TagLevel: tag, RejectLevel: reject, RejectEnabled: rejectOn},
-		Classifier: scoring.Classifier{LocalNetworks: nets, SubmissionDaemons: cfg.Profiles.SubmissionDaemons},
-		Logger:     log.Named("engine"),
+		OtherChecks: CheckNames,
+		Levels:      scoring.Levels{TagLevel: tag, RejectLevel: reject, RejectEnabled: rejectOn},
+		Classifier:  scoring.Classifier{LocalNetworks: nets, SubmissionDaemons: cfg.Profiles.SubmissionDaemons},
+		Logger:      log.Named("engine"),
 	}
 	if deps.Metrics != nil {
 		opts.Observers = append(opts.Observers, deps.Metrics)
@@ -187,4 +188,19 @@ func LoadEngine(path string, deps Deps) (*config.Config, *scoring.Engine, error)
 		return nil, nil, fmt.Errorf("%w", err)
 	}
 	return cfg, e, nil
+}
+
+// CheckNames is every check BuildEngine can wire, whether or not a given
+// config switches it on: [profiles.*] enable/disable may name any of them
+// (a profile disabling karma stays valid while [karma] is off, and in
+// `config check`, which has no store). TestCheckNamesCoverWiring keeps it
+// complete.
+var CheckNames = []string{
+	"load", "karma", // state, first at connect
+	"whitelisthosts", "whitelisthelo", "whitelistsenders", "badmailfrom", "badrcptto", "badmailfromto",
+	"dnsbl", "rhsbl", "uribl", "helo", "resolvable_fromhost", "internal_recipients",
+	"max_size_declared", "max_size", "basic_headers", "wblist",
+	"spf", "dkim", "dmarc",
+	"virus", "attachments", "gtube", "rules", "bayes", "spamd",
+	"rate_limit", "greylist", // state, last at RCPT
 }
