@@ -27,7 +27,18 @@ func TestPostfixThroughput(t *testing.T) {
 		rounds = 3
 	}
 	const msgs = 2000
-	d := testenv.StartDaemon(t, "[log]\nlevel = \"warn\"\n")
+	// make bench passes the foundation config it measured with milterload
+	// (MAILWARDEN_BENCH_CONFIG, with {{MILTER}} and {{STATE}} for the
+	// listener and state directory); alone, the built-in defaults.
+	conf := "[log]\nlevel = \"warn\"\n"
+	if p := os.Getenv("MAILWARDEN_BENCH_CONFIG"); p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf = string(b)
+	}
+	d := testenv.StartDaemon(t, conf)
 	plain := testenv.StartPostfix(t, testenv.PostfixOptions{})
 	filtered := testenv.StartPostfix(t, testenv.PostfixOptions{Milter: d.Milter})
 

@@ -59,7 +59,13 @@ rss=$(awk '/VmHWM/{print $2}' /proc/$MWPID/status)
 echo "$table"
 echo "mailwarden peak RSS: $((rss/1024)) MB"
 
-pfout=$(MAILWARDEN_BENCH=1 BENCH_ROUNDS=${PF_ROUNDS:-3} go test -count=1 -run TestPostfixThroughput -v ./milter/ 2>&1 | grep '^BENCH' || true)
+# The Postfix run uses the same config (the daemon above is stopped first:
+# same policy and metrics ports); the test fills in listener and state dir.
+kill $MWPID; wait $MWPID 2>/dev/null || true
+sed -e 's|^milter_listen = .*|milter_listen = "{{MILTER}}"|' -e 's|^state_dir = .*|state_dir = "{{STATE}}"|' \
+    "$tmp/bench.toml" > "$tmp/postfix-bench.toml"
+pfout=$(MAILWARDEN_BENCH=1 MAILWARDEN_BENCH_CONFIG="$tmp/postfix-bench.toml" BENCH_ROUNDS=${PF_ROUNDS:-3} \
+  go test -count=1 -run TestPostfixThroughput -v ./milter/ 2>&1 | grep '^BENCH' || true)
 echo "$pfout"
 
 section=$(cat <<MD
@@ -81,7 +87,8 @@ $table
 
 mailwarden peak RSS (VmHWM) after all rounds: $((rss/1024)) MB.
 
-Through Postfix (smtp-source → private Postfix 3.7 → sink, 4 KiB messages; \`MAILWARDEN_BENCH=1 go test -run TestPostfixThroughput ./milter/\`):
+Through Postfix (smtp-source → private Postfix 3.7 → sink, 4 KiB messages, mailwarden with the same
+foundation config; \`MAILWARDEN_BENCH=1 MAILWARDEN_BENCH_CONFIG=FILE go test -run TestPostfixThroughput ./milter/\`):
 
 \`\`\`
 $pfout
