@@ -41,6 +41,13 @@ func TestPostfixThroughput(t *testing.T) {
 	d := testenv.StartDaemon(t, conf)
 	plain := testenv.StartPostfix(t, testenv.PostfixOptions{})
 	filtered := testenv.StartPostfix(t, testenv.PostfixOptions{Milter: d.Milter})
+	// MAILWARDEN_BENCH_NOOP_MILTER: a do-nothing milter (make bench starts
+	// milterload -serve-noop -noop-mailwarden-options) measured the same
+	// way: the ceiling of any milter through Postfix on this machine.
+	var noop *testenv.Postfix
+	if addr := os.Getenv("MAILWARDEN_BENCH_NOOP_MILTER"); addr != "" {
+		noop = testenv.StartPostfix(t, testenv.PostfixOptions{Milter: addr})
+	}
 
 	run := func(pf *testenv.Postfix, sessions, n int) time.Duration {
 		before := len(pf.Sink.Messages())
@@ -59,19 +66,33 @@ func TestPostfixThroughput(t *testing.T) {
 		sort.Float64s(v)
 		return v[len(v)/2]
 	}
-	var plainRate, mwRate []float64
+	var plainRate, mwRate, noopRate []float64
 	for r := 0; r < rounds; r++ {
 		plainRate = append(plainRate, msgs/run(plain, 8, msgs).Seconds())
 		mwRate = append(mwRate, msgs/run(filtered, 8, msgs).Seconds())
+		if noop != nil {
+			noopRate = append(noopRate, msgs/run(noop, 8, msgs).Seconds())
+		}
 	}
-	var plainOne, mwOne []float64
+	var plainOne, mwOne, noopOne []float64
 	const one = 200
 	for r := 0; r < rounds; r++ {
 		plainOne = append(plainOne, float64(run(plain, 1, one).Microseconds())/1000/one)
 		mwOne = append(mwOne, float64(run(filtered, 1, one).Microseconds())/1000/one)
+		if noop != nil {
+			noopOne = append(noopOne, float64(run(noop, 1, one).Microseconds())/1000/one)
+		}
 	}
 	pr, mr := median(plainRate), median(mwRate)
 	po, mo := median(plainOne), median(mwOne)
 	fmt.Printf("BENCH postfix-8-sessions plain=%.0f msgs/s mailwarden=%.0f msgs/s ratio=%.2f (rounds=%d, %d msgs each)\n", pr, mr, mr/pr, rounds, msgs)
+	if noop != nil {
+		nr := median(noopRate)
+		fmt.Printf("BENCH postfix-8-sessions noop-milter=%.0f msgs/s ratio=%.2f; mailwarden/noop-milter=%.2f\n", nr, nr/pr, mr/nr)
+	}
 	fmt.Printf("BENCH postfix-1-session plain=%.2f ms/msg mailwarden=%.2f ms/msg added=%.2f ms/msg\n", po, mo, mo-po)
+	if noop != nil {
+		no := median(noopOne)
+		fmt.Printf("BENCH postfix-1-session noop-milter=%.2f ms/msg added=%.2f ms/msg\n", no, no-po)
+	}
 }

@@ -235,7 +235,8 @@ func (c *Check) Observe(ctx context.Context, tx *scoring.Transaction, v *scoring
 	c.record(ctx, a, j, now, tx.QueueID)
 }
 
-// record adds one judgement to a client's history in the store.
+// record adds judgements to a client's history in the store: j nice ones
+// when j > 0, one naughty one when j < 0.
 func (c *Check) record(ctx context.Context, a netip.Addr, j int, now time.Time, qid string) {
 	var rec Record
 	err := c.cfg.Store.Update(ctx, Key(a), func(old []byte) ([]byte, time.Duration, error) {
@@ -246,7 +247,7 @@ func (c *Check) record(ctx context.Context, a netip.Addr, j int, now time.Time, 
 			}
 		}
 		if j > 0 {
-			rec.Nice++
+			rec.Nice += j
 		} else {
 			rec.Naughty++
 			if rec.Naughty-rec.Nice >= c.cfg.Negative {
@@ -271,11 +272,12 @@ func (c *Check) record(ctx context.Context, a netip.Addr, j int, now time.Time, 
 
 // Background writer limits: the queue bounds memory while the store is slow
 // (a judgement past it is written on the reply path instead, so none is
-// lost); one pass writes at most writeBatch judgements, concurrently, so
-// that the embedded store commits them in one transaction.
+// lost); one pass writes at most writeBatch judgements, one update per
+// client, concurrently, so that the embedded store commits them in one
+// transaction.
 const (
 	writeQueue = 10000
-	writeBatch = 256
+	writeBatch = 1024
 )
 
 // enqueue hands a nice judgement to the background writer; false when it
@@ -327,30 +329,36 @@ func (c *Check) writeLoop() {
 	}
 }
 
-// writeBatch writes judgements concurrently (bbolt's Batch folds
-// concurrent updates into one commit; Redis pipelines nothing but the round
-// trips overlap). Judgements of one client are written in order by one
-// goroutine.
+// writeBatch writes judgements: one store update per client, adding all of
+// its nice messages at once (one busy relay can send most of the mail), and
+// the clients' updates concurrently (bbolt's Batch folds concurrent updates
+// into one commit; with Redis the round trips overlap).
 func (c *Check) writeBatch(batch []niceUpdate) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	byClient := make(map[netip.Addr][]niceUpdate, len(batch))
-	var order []netip.Addr
+	type sum struct {
+		n    int
+		last time.Time
+	}
+	byClient := make(map[netip.Addr]*sum, len(batch))
 	for _, u := range batch {
-		if _, seen := byClient[u.addr]; !seen {
-			order = append(order, u.addr)
+		s := byClient[u.addr]
+		if s == nil {
+			s = &sum{}
+			byClient[u.addr] = s
 		}
-		byClient[u.addr] = append(byClient[u.addr], u)
+		s.n++
+		if u.at.After(s.last) {
+			s.last = u.at
+		}
 	}
 	var wg sync.WaitGroup
-	for _, a := range order {
+	for a, s := range byClient {
 		wg.Add(1)
-		go func(us []niceUpdate) {
+		go func() {
 			defer wg.Done()
-			for _, u := range us {
-				c.record(ctx, u.addr, +1, u.at, "")
-			}
-		}(byClient[a])
+			c.record(ctx, a, s.n, s.last, "")
+		}()
 	}
 	wg.Wait()
 }
