@@ -1,4 +1,4 @@
-# Dovecot Sieve: file mail mailwarden sorted as junk into the Junk folder
+# Dovecot Sieve: file mail mailwarden sorted as junk into the junkmail folder (SME's name; [bayes.learn] junk_folder counts it)
 # (SME SortSpam). Install as the user's script or as a global
 # sieve_before script (dovecot.conf: plugin { sieve_before = /etc/dovecot/sieve/junk.sieve }),
 # then compile it: sievec /etc/dovecot/sieve/junk.sieve
@@ -6,6 +6,6 @@
 require ["fileinto", "mailbox"];
 
 if header :is "X-Mailwarden-Sort" "Junk" {
-    fileinto :create "Junk";
+    fileinto :create "junkmail";
     stop;
 }

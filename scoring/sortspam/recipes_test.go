@@ -12,7 +12,7 @@ import (
 )
 
 // The delivery recipes in deploy/recipes, run by the real programs: a
-// message with the sort header lands in Junk, one without does not.
+// message with the sort header lands in junkmail, one without does not.
 var recipeMsgs = map[string]string{
 	"junk": "From: a@b.example\nSubject: x\nX-Mailwarden-Sort: Junk\n\nbody\n",
 	"ham":  "From: a@b.example\nSubject: x\n\nbody\n",
@@ -55,7 +55,7 @@ func TestSieveRecipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	write(t, script, string(b), 0o644)
-	for name, want := range map[string]string{"junk": "store message in folder: Junk", "ham": "store message in folder: INBOX"} {
+	for name, want := range map[string]string{"junk": "store message in folder: junkmail", "ham": "store message in folder: INBOX"} {
 		t.Run(name, func(t *testing.T) {
 			msg := filepath.Join(dir, name+".eml")
 			write(t, msg, recipeMsgs[name], 0o644)
@@ -103,7 +103,7 @@ func TestProcmailRecipe(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("procmail: %v\n%s", err, out)
 			}
-			junk, inbox := maildirFiles(t, filepath.Join(md, ".Junk")), maildirFiles(t, md)
+			junk, inbox := maildirFiles(t, filepath.Join(md, ".junkmail")), maildirFiles(t, md)
 			if (junk == 1) != wantJunk || junk+inbox != 1 {
 				t.Errorf("junk %d inbox %d, want junk=%v", junk, inbox, wantJunk)
 			}
@@ -128,7 +128,7 @@ func TestMaildropRecipe(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("maildrop: %v\n%s", err, out)
 			}
-			junk, inbox := maildirFiles(t, filepath.Join(md, ".Junk")), maildirFiles(t, md)
+			junk, inbox := maildirFiles(t, filepath.Join(md, ".junkmail")), maildirFiles(t, md)
 			if (junk == 1) != wantJunk || junk+inbox != 1 {
 				t.Errorf("junk %d inbox %d, want junk=%v", junk, inbox, wantJunk)
 			}
