@@ -188,9 +188,9 @@ func (e *emitter) setInt(sec, key, rec, prop, v string, lo, hi int) {
 }
 
 func (e *emitter) setSize(sec, key, rec, prop, v string) {
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil || n < 0 {
-		e.skip(origin(rec, prop), v, "not a size in bytes")
+	n, ok := parseSize(v)
+	if !ok {
+		e.skip(origin(rec, prop), v, "not a size (bytes, or a number with K, M or G)")
 		return
 	}
 	e.set(sec, key, n, origin(rec, prop))

@@ -48,6 +48,12 @@
 //	accounts:      NAME=user|group|pseudonym with Visible=internal -> envelope.internal.recipients "NAME@"
 //	spamassassin:  SENDER=White / SENDER=Black    -> wblist.whitelist_from / blacklist_from
 //
+// SME's lists (RBLList, SBLList, UBLList) are colon separated as SME stores
+// them ("zen.spamhaus.org:bl.spamcop.net"); comma, semicolon and blank
+// separated lists are read too. Sizes are byte counts or numbers with a K, M
+// or G suffix (any case, 1024-based as in clamd: "25M" = 26214400) and are
+// written as byte counts (mailwarden's own "25M" would mean 25000000).
+//
 // Where SME keeps the disclaimer differs between contribs; the DisclaimerText
 // property and the DIR/disclaimer file are this importer's convention (copy
 // the text there). Properties of the records above that are not in the table

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -287,12 +288,44 @@ func onOff(v string) (bool, bool) {
 	return false, false
 }
 
-// list splits SME's comma (or blank) separated lists.
+// list splits SME's lists: colon separated as SME stores them
+// (RBLList|zen.spamhaus.org:bl.spamcop.net; its templates split on ':'),
+// also accepting comma, semicolon and blank separated ones.
 func list(v string) []string {
-	f := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == ';' })
+	f := strings.FieldsFunc(v, func(r rune) bool { return r == ':' || r == ',' || r == ' ' || r == '\t' || r == ';' })
 	out := []string{}
 	for _, s := range f {
 		out = append(out, strings.ToLower(s))
 	}
 	return out
+}
+
+// parseSize reads an SME size: a byte count, or a number with a K, M or G
+// suffix (any case) counted in 1024s as clamd and SME's templates do
+// ("25M" = 26214400 bytes). mailwarden's own size syntax reads "25M" as
+// 25000000, so the importer writes the byte count.
+func parseSize(v string) (int64, bool) {
+	t := strings.TrimSpace(v)
+	mult := int64(1)
+	if t != "" {
+		switch t[len(t)-1] {
+		case 'k', 'K':
+			mult = 1 << 10
+		case 'm', 'M':
+			mult = 1 << 20
+		case 'g', 'G':
+			mult = 1 << 30
+		}
+		if mult != 1 {
+			t = strings.TrimSpace(t[:len(t)-1])
+		}
+	}
+	if t == "" || strings.TrimLeft(t, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n > math.MaxInt64/mult {
+		return 0, false
+	}
+	return n * mult, true
 }

@@ -77,7 +77,7 @@ func TestFullValues(t *testing.T) {
 		{"SubjectTag", c.Spam.SubjectTag, true},
 		{"SubjectTagText (escaped pipe)", c.Spam.SubjectPrefix, "[SPAM|JUNK]"},
 		{"SortSpam", c.Sorting.Enabled, true},
-		{"RBLList", c.Envelope.DNSBL.Zones, []string{"zen.spamhaus.org", "bl.spamcop.net"}},
+		{"RBLList (colon separated, as SME stores it)", c.Envelope.DNSBL.Zones, []string{"zen.spamhaus.org", "bl.spamcop.net"}},
 		{"DNSBL", c.Envelope.DNSBL.Enabled, true},
 		{"SBLList", c.Envelope.RHSBL.Zones, []string{"dbl.spamhaus.org"}},
 		{"RHSBL", c.Envelope.RHSBL.Enabled, true},
@@ -102,8 +102,8 @@ func TestFullValues(t *testing.T) {
 		{"DisclaimerText (escaped pipe)", c.Disclaimer.Text, "Confidential: meant for the addressee only | no other use."},
 		{"domain disclaimer", c.Disclaimer.Domains, map[string]string{"example.org": "Example Org: this mail is private."}},
 		{"Visible internal", c.Envelope.Internal.Recipients, []string{"bob@", "everyone@", "staff@"}},
-		{"MaxMessageSize", int64(c.Limits.MaxMessageSize), int64(20000000)},
-		{"MaxScannerSize", int64(c.Virus.MaxSize), int64(25000000)},
+		{"MaxMessageSize (bytes)", int64(c.Limits.MaxMessageSize), int64(20000000)},
+		{"MaxScannerSize (25M)", int64(c.Virus.MaxSize), int64(25 << 20)},
 		{"clamav status", c.Virus.Enabled, true},
 		{"whitelist", c.WBList.WhitelistFrom, []string{"*@partner.example", "boss@example.net"}},
 		{"blacklist (odd spacing)", c.WBList.BlacklistFrom, []string{"*@spam.example", "bad@phish.example"}},
@@ -228,5 +228,102 @@ func TestRefusedValues(t *testing.T) {
 	}
 	if _, ok := c.DKIM.Domain["bad_domain!"]; ok {
 		t.Errorf("a domain name the config refuses was kept")
+	}
+}
+
+func TestList(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want []string
+	}{
+		{"zen.spamhaus.org:bl.spamcop.net", []string{"zen.spamhaus.org", "bl.spamcop.net"}},
+		{"Zen.Spamhaus.org", []string{"zen.spamhaus.org"}},
+		{"a.example:b.example,c.example; d.example\te.example", []string{"a.example", "b.example", "c.example", "d.example", "e.example"}},
+		{" :a.example::", []string{"a.example"}},
+		{"", []string{}},
+	} {
+		if got := list(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("list(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"20000000", 20000000, true}, {" 0 ", 0, true},
+		{"500k", 500 << 10, true}, {"500K", 500 << 10, true},
+		{"25m", 25 << 20, true}, {"25M", 25 << 20, true}, {"25 M", 25 << 20, true},
+		{"1g", 1 << 30, true}, {"2G", 2 << 30, true},
+		{"", 0, false}, {"M", 0, false}, {"-1", 0, false}, {"-1M", 0, false}, {"+5", 0, false},
+		{"25MB", 0, false}, {"25MiB", 0, false}, {"1.5M", 0, false}, {"lots", 0, false},
+		{"9223372036854775807", 9223372036854775807, true}, {"9223372036854775807K", 0, false},
+		{"99999999999999999999", 0, false},
+	} {
+		got, ok := parseSize(tt.in)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestSizes: SME sizes with K/M/G suffixes (1024-based) arrive as byte
+// counts through config check; other spellings are listed as not carried
+// over and the file still loads.
+func TestSizes(t *testing.T) {
+	for _, tt := range []struct {
+		qmail, clamav string
+		msg, scan     int64 // 0: the default (not carried over)
+	}{
+		{"20000000", "25000000", 20000000, 25000000},
+		{"15m", "50M", 15 << 20, 50 << 20},
+		{"512k", "1G", 512 << 10, 1 << 30},
+		{"1g", "2048K", 1 << 30, 2 << 20},
+		{"20MB", "lots", 0, 0},
+	} {
+		t.Run(tt.qmail+"_"+tt.clamav, func(t *testing.T) {
+			dir := t.TempDir()
+			conf := "DomainName=example.com\n" +
+				"qmail=service|MaxMessageSize|" + tt.qmail + "\n" +
+				"clamav=service|status|enabled|MaxScannerSize|" + tt.clamav + "\n"
+			if err := os.WriteFile(filepath.Join(dir, "configuration"), []byte(conf), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			src, err := LoadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := Convert(src)
+			c, err := config.Parse("x.toml", res.TOML)
+			if err != nil {
+				t.Fatalf("config check refuses the output:\n%v\n%s", err, res.TOML)
+			}
+			if _, err := app.BuildEngine(c, app.Deps{}); err != nil {
+				t.Fatalf("engine refuses the output: %v", err)
+			}
+			def := config.Defaults()
+			wantMsg, wantScan := tt.msg, tt.scan
+			if wantMsg == 0 {
+				wantMsg = int64(def.Limits.MaxMessageSize)
+				if !containsLine(res.Skipped, "qmail MaxMessageSize="+tt.qmail+": not a size") {
+					t.Errorf("skipped = %q", res.Skipped)
+				}
+			}
+			if wantScan == 0 {
+				wantScan = int64(def.Virus.MaxSize)
+				if !containsLine(res.Skipped, "clamav MaxScannerSize="+tt.clamav+": not a size") {
+					t.Errorf("skipped = %q", res.Skipped)
+				}
+			}
+			if got := int64(c.Limits.MaxMessageSize); got != wantMsg {
+				t.Errorf("max_message_size = %d, want %d\n%s", got, wantMsg, res.TOML)
+			}
+			if got := int64(c.Virus.MaxSize); got != wantScan {
+				t.Errorf("virus max_size = %d, want %d\n%s", got, wantScan, res.TOML)
+			}
+		})
 	}
 }
