@@ -65,7 +65,7 @@ func cmdLearn(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.Close()
-	l := &bayes.Learner{DB: bayes.NewDB(st), Tokenizer: bayes.Tokenizer{Bigrams: cfg.Bayes.Bigrams}}
+	l := &bayes.Learner{DB: bayes.NewDB(st), Tokenizer: bayes.Tokenizer{Bigrams: cfg.Bayes.Bigrams, SubjectTag: cfg.Spam.SubjectPrefix}}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

@@ -35,6 +35,14 @@ type BodyPart interface {
 	SymbolIsBody(symbol string) bool
 }
 
+// NoAutoLearn is implemented by checks whose symbols never count towards
+// autolearn (SpamAssassin's tflags noautolearn): white- and blacklists,
+// whose ±100 says who the sender claims to be, not what the message is (a
+// forged whitelisted sender would otherwise teach spam as ham), and GTUBE.
+type NoAutoLearn interface {
+	NoAutoLearn(symbol string) bool
+}
+
 // SetChecks tells autolearn which checks exist, to sort their symbols into
 // header and body points. Call it once, before the engine runs.
 func (c *Check) SetChecks(checks []scoring.Check) {
@@ -52,7 +60,7 @@ func (c *Check) Decide(v *scoring.Verdict) (class Class, ok bool, why string) {
 	al := c.cfg.AutoLearn
 	var score, head, body float64
 	for _, s := range v.Symbols {
-		if IsBayesSymbol(s.Name) {
+		if IsBayesSymbol(s.Name) || c.noAutoLearn(s) {
 			continue
 		}
 		score += s.Score
@@ -74,6 +82,11 @@ func (c *Check) Decide(v *scoring.Verdict) (class Class, ok bool, why string) {
 		return Forget, false, fmt.Sprintf("score %.2f but header %.2f / body %.2f points, need %.0f / %.0f", score, head, body, al.MinHeaderPoints, al.MinBodyPoints)
 	}
 	return Forget, false, fmt.Sprintf("score %.2f between the thresholds", score)
+}
+
+func (c *Check) noAutoLearn(s scoring.Symbol) bool {
+	k, ok := c.checks[s.Check].(NoAutoLearn)
+	return ok && k.NoAutoLearn(s.Name)
 }
 
 func (c *Check) isBody(s scoring.Symbol) bool {

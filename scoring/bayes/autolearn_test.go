@@ -29,17 +29,26 @@ func (a adding) Run(_ context.Context, _ *scoring.Transaction, r *scoring.Result
 	return nil
 }
 
+// listed is a white/blacklist-like check: its symbols are noautolearn.
+type listed struct{ adding }
+
+func (listed) NoAutoLearn(string) bool { return true }
+
 func TestAutoLearn(t *testing.T) {
 	tests := []struct {
 		name       string
 		head, body float64
+		list       float64 // a noautolearn check's symbol (whitelist_from -100, blacklist_from +100)
 		want       Class
 	}{
-		{"clear spam: 3.5 header + 3.5 body", 3.5, 3.5, Spam},
-		{"high score from headers only is not learned", 7, 0.5, Forget},
-		{"high score from body only is not learned", 0.5, 7, Forget},
-		{"clean message learned as ham", 0, 0, Ham},
-		{"in between is not learned", 1, 1, Forget},
+		{"clear spam: 3.5 header + 3.5 body", 3.5, 3.5, 0, Spam},
+		{"high score from headers only is not learned", 7, 0.5, 0, Forget},
+		{"high score from body only is not learned", 0.5, 7, 0, Forget},
+		{"clean message learned as ham", 0, 0, 0, Ham},
+		{"in between is not learned", 1, 1, 0, Forget},
+		{"spammy but whitelisted sender: not learned as ham", 3.5, 1, -100, Forget},
+		{"clean but blacklisted sender: not learned as spam", 0, 0, 100, Ham},
+		{"clear spam from a whitelisted sender is still spam", 3.5, 3.5, -100, Spam},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +62,9 @@ func TestAutoLearn(t *testing.T) {
 				adding{&fixed{"head", scoring.StageHeaders, tt.head}},
 				adding{&fixed{"body", scoring.StageEOM, tt.body}},
 				bc,
+			}
+			if tt.list != 0 {
+				checks = append(checks, listed{adding{&fixed{"wblist", scoring.StageHeaders, tt.list}}})
 			}
 			bc.SetChecks(checks)
 			e, err := scoring.New(scoring.Options{Levels: scoring.Levels{TagLevel: 5}}, checks, nil)
@@ -89,7 +101,7 @@ func TestAutoLearnNeverOverridesUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := parse(t, "Subject: x\n\nuser says spam\n")
-	id, _ := MessageID(m)
+	id, _ := MessageID(m, "")
 	learn(t, db, Item{ID: id, Class: Spam, Hashes: Hashes([]string{"x"})})
 	tx := &scoring.Transaction{Profile: scoring.ProfileRemote, Message: m}
 	e.RunStage(ctx, scoring.StageEOM, tx)
@@ -143,7 +155,7 @@ func TestAsyncAutoLearn(t *testing.T) {
 		t.Fatal(err)
 	}
 	userSpam := parse(t, "Subject: u\n\nthe user said spam\n")
-	uid, _ := MessageID(userSpam)
+	uid, _ := MessageID(userSpam, "")
 	learn(t, db, Item{ID: uid, Class: Spam, Hashes: Hashes([]string{"u"})})
 	var ids []MsgID
 	for i, m := range []string{"Subject: a\n\nfirst clean text\n", "Subject: b\n\nsecond clean text\n", "Subject: u\n\nthe user said spam\n"} {

@@ -184,7 +184,7 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 	}
 	start := time.Now()
 	toks := c.cfg.Tokenizer.Tokens(Extract(tx.Message))
-	id, err := MessageID(tx.Message)
+	id, err := MessageID(tx.Message, c.cfg.Tokenizer.SubjectTag)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func FuzzTokens(f *testing.F) {
 				continue
 			}
 		}
-		if _, err := MessageID(m); err != nil {
+		if _, err := MessageID(m, ""); err != nil {
 			t.Fatalf("MessageID: %v", err)
 		}
 	})

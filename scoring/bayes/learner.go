@@ -15,7 +15,7 @@ type Learner struct {
 
 // Prepare tokenizes a message into an Item of the given class.
 func (l *Learner) Prepare(m *message.Message, class Class) (Item, error) {
-	id, err := MessageID(m)
+	id, err := MessageID(m, l.Tokenizer.SubjectTag)
 	if err != nil {
 		return Item{}, err
 	}

@@ -103,11 +103,17 @@ func (o Outcome) String() string {
 // MTAs and filters add on the way.
 type MsgID string
 
-// MessageID computes the MsgID of a message.
-func MessageID(m *message.Message) (MsgID, error) {
+// MessageID computes the MsgID of a message; subjectTag (the spam tagger's
+// subject prefix, see Tokenizer.SubjectTag) is taken off the Subject first,
+// so that a tagged copy has the identity of the message as it arrived.
+func MessageID(m *message.Message, subjectTag string) (MsgID, error) {
 	h := sha256.New()
 	for _, name := range []string{"Message-ID", "From", "Subject"} {
-		io.WriteString(h, name+":"+strings.Join(strings.Fields(m.Header.Get(name)), " ")+"\n")
+		v := m.Header.Get(name)
+		if name == "Subject" {
+			v = StripSubjectTag(v, subjectTag)
+		}
+		io.WriteString(h, name+":"+strings.Join(strings.Fields(v), " ")+"\n")
 	}
 	body := m.BodyReader()
 	buf := make([]byte, 64<<10)

@@ -37,6 +37,28 @@ type Tokenizer struct {
 	// Bigrams adds sparse bigrams of neighbouring body and subject words
 	// (distance 1 "a b" and distance 2 "a * c").
 	Bigrams bool
+	// SubjectTag is the prefix the spam tagger puts before a tagged
+	// message's subject ([spam] subject_prefix, "[SPAM]"). It is taken off
+	// before tokenizing and before the message's identity is computed, so
+	// the classifier never learns our own verdict and a tagged copy a user
+	// drops into LearnAsSpam is the message autolearn already saw.
+	SubjectTag string
+}
+
+// StripSubjectTag removes tag (and the space after it) from the start of a
+// subject, as often as it is there, ignoring case and leading white space.
+func StripSubjectTag(subject, tag string) string {
+	tag = strings.TrimSpace(tag)
+	if tag == "" {
+		return subject
+	}
+	for {
+		t := strings.TrimLeft(subject, " \t")
+		if len(t) < len(tag) || !strings.EqualFold(t[:len(tag)], tag) {
+			return subject
+		}
+		subject = strings.TrimLeft(t[len(tag):], " \t")
+	}
 }
 
 // FilterHeader reports whether a header field was added by a filter on the
@@ -178,6 +200,7 @@ func (t Tokenizer) headers(s *tokenSet, d *Doc) {
 		v := unfold(f.Value)
 		switch {
 		case name == "subject":
+			v = StripSubjectTag(v, t.SubjectTag)
 			t.words(s, "subject:", v, maxHeaderWords*2)
 			if v == "" {
 				s.add("subject:empty")

@@ -173,7 +173,7 @@ func TestMessageIDStable(t *testing.T) {
 	other := strings.Replace(base, "second", "third", 1)
 	id := func(s string) MsgID {
 		t.Helper()
-		v, err := MessageID(parse(t, s))
+		v, err := MessageID(parse(t, s), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,5 +184,52 @@ func TestMessageIDStable(t *testing.T) {
 	}
 	if id(base) == id(other) {
 		t.Errorf("different bodies, same id")
+	}
+}
+
+func TestStripSubjectTag(t *testing.T) {
+	tests := []struct{ subject, tag, want string }{
+		{"[SPAM] cheap meds", "[SPAM]", "cheap meds"},
+		{"[spam]   cheap meds", "[SPAM]", "cheap meds"},
+		{" [SPAM] [SPAM] twice", "[SPAM]", "twice"},
+		{"[SPAM]", "[SPAM]", ""},
+		{"Re: [SPAM] reply", "[SPAM]", "Re: [SPAM] reply"},
+		{"cheap [SPAM] meds", "[SPAM]", "cheap [SPAM] meds"},
+		{"[SPAM] untouched", "", "[SPAM] untouched"},
+		{"***SPAM*** x", " ***SPAM*** ", "x"},
+	}
+	for _, tt := range tests {
+		if got := StripSubjectTag(tt.subject, tt.tag); got != tt.want {
+			t.Errorf("StripSubjectTag(%q, %q) = %q, want %q", tt.subject, tt.tag, got, tt.want)
+		}
+	}
+}
+
+// TestSubjectTagIgnored: a copy tagged by our spam tagger (subject prefix and
+// X-Spam-* headers) has the same identity and the same tokens as the message
+// as it arrived, so learning it after autolearn does nothing and the tag
+// itself is never learned.
+func TestSubjectTagIgnored(t *testing.T) {
+	tok := Tokenizer{SubjectTag: "[SPAM]"}
+	orig := "Message-ID: <7@x.example>\nFrom: a@x.example\nSubject: cheap meds\n\nbuy now\n"
+	tagged := "X-Spam-Flag: YES\nX-Spam-Status: Yes, score=9.0 required=4.0 tests=X\n" +
+		strings.Replace(orig, "Subject: cheap meds", "Subject: [SPAM] cheap meds", 1)
+	idOrig, err := MessageID(parse(t, orig), tok.SubjectTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idTagged, _ := MessageID(parse(t, tagged), tok.SubjectTag)
+	if idOrig != idTagged {
+		t.Errorf("tagged copy has another identity")
+	}
+	if idUntagged, _ := MessageID(parse(t, tagged), ""); idUntagged == idOrig {
+		t.Errorf("without the tag configured the tagged subject should count")
+	}
+	a, b := strings.Join(tokensOf(t, tok, orig), " "), strings.Join(tokensOf(t, tok, tagged), " ")
+	if a != b {
+		t.Errorf("tokens differ:\norig   %s\ntagged %s", a, b)
+	}
+	if strings.Contains(b, "spam") {
+		t.Errorf("the tag was tokenized: %s", b)
 	}
 }

@@ -32,8 +32,12 @@ type Check struct{}
 
 var _ scoring.Check = (*Check)(nil)
 
-func (Check) Name() string         { return "gtube" }
-func (Check) Stage() scoring.Stage { return scoring.StageEOM }
+func (Check) Name() string { return "gtube" }
+
+// NoAutoLearn keeps the test string out of Bayes autolearn (bayes.NoAutoLearn),
+// as SpamAssassin's GTUBE is noautolearn.
+func (Check) NoAutoLearn(string) bool { return true }
+func (Check) Stage() scoring.Stage    { return scoring.StageEOM }
 func (Check) Symbols() []scoring.SymbolDef {
 	return []scoring.SymbolDef{{Name: Symbol, Weight: 1000, Description: "GTUBE anti-spam test string"}}
 }

@@ -63,8 +63,12 @@ func New(cfg Config) (*Check, error) {
 	return c, nil
 }
 
-func (c *Check) Name() string         { return "wblist" }
-func (c *Check) Stage() scoring.Stage { return scoring.StageHeaders }
+func (c *Check) Name() string { return "wblist" }
+
+// NoAutoLearn keeps the list's ±100 out of Bayes autolearn (bayes.NoAutoLearn),
+// as SpamAssassin's USER_IN_WHITELIST / USER_IN_BLACKLIST are noautolearn.
+func (c *Check) NoAutoLearn(string) bool { return true }
+func (c *Check) Stage() scoring.Stage    { return scoring.StageHeaders }
 func (c *Check) Symbols() []scoring.SymbolDef {
 	return []scoring.SymbolDef{
 		{Name: SymWhitelist, Weight: -100, Description: "Sender is in whitelist_from"},
