@@ -139,11 +139,15 @@ func New(cfg Config) *Check {
 		c.ours[a.Unmap()] = true
 	}
 	if cfg.DetectAddrs {
-		if addrs, err := net.InterfaceAddrs(); err == nil {
-			for _, a := range addrs {
-				if p, err := netip.ParsePrefix(a.String()); err == nil {
-					c.ours[p.Addr().Unmap()] = true
-				}
+		addrs, err := net.InterfaceAddrs()
+		if err != nil {
+			// Under a sandbox without AF_NETLINK, for one: HELOs forged
+			// with our own IP would go unnoticed, so say it.
+			cfg.Logger.Warn("cannot list this host's addresses; set [envelope.helo] our_addresses", "error", err)
+		}
+		for _, a := range addrs {
+			if p, err := netip.ParsePrefix(a.String()); err == nil {
+				c.ours[p.Addr().Unmap()] = true
 			}
 		}
 	}
