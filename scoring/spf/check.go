@@ -3,6 +3,7 @@ package spf
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -30,6 +31,10 @@ const (
 	SymHELONone      = "SPF_HELO_NONE"
 	SymHELOTempError = "SPF_HELO_TEMPERROR"
 	SymHELOPermError = "SPF_HELO_PERMERROR"
+
+	// SymRejectPolicy: SME's SPFRejectPolicy refused the sender, applied
+	// here because no DMARC check runs (Config.RejectWithoutDMARC).
+	SymRejectPolicy = "SPF_REJECT_POLICY"
 )
 
 // DefaultBudget is the DNS time budget of one SPF check when the config
@@ -54,6 +59,11 @@ type Config struct {
 	HELOCheck bool
 	// RejectPolicy is SME's SPFRejectPolicy (0-4), see WouldReject.
 	RejectPolicy int
+	// RejectWithoutDMARC: no DMARC check runs ([dmarc] enabled = false),
+	// so this check refuses by RejectPolicy itself, as SME does for a
+	// sender without a DMARC policy. Otherwise the DMARC check decides,
+	// once it knows whether the sender publishes a policy.
+	RejectWithoutDMARC bool
 	// Profiles the check runs for (default: remote).
 	Profiles []scoring.Profile
 	// Receiver is our host name, %{r} in explanations.
@@ -123,6 +133,7 @@ func Symbols() []scoring.SymbolDef {
 		{Name: SymHELONone, Weight: 0.001, Description: "SPF: HELO name publishes no SPF record"},
 		{Name: SymHELOTempError, Weight: 0, Description: "SPF: temporary DNS error evaluating the HELO policy"},
 		{Name: SymHELOPermError, Weight: 0.01, Description: "SPF: the HELO policy is broken (permerror)"},
+		{Name: SymRejectPolicy, Weight: 0, Description: "SPF: refused by SME's SPFRejectPolicy ([spf] reject_policy; DMARC off)"},
 	}
 }
 
@@ -184,6 +195,11 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 	res.WouldReject = WouldReject(c.cfg.RejectPolicy, res.Result)
 	tx.SetValue(authresult.KeySPF, res)
 	r.Add(resultSymbols[res.Result][0], res.Domain)
+	if res.WouldReject && c.cfg.RejectWithoutDMARC {
+		r.Add(SymRejectPolicy, string(res.Result))
+		r.Force(scoring.Reject, scoring.Reply{Code: 550, Enhanced: "5.7.1", Text: "Sender not authorized by SPF for " + res.Domain},
+			fmt.Sprintf("SPF reject policy %d: spf=%s for %s", c.cfg.RejectPolicy, res.Result, res.Domain))
+	}
 	return nil
 }
 

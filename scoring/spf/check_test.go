@@ -86,41 +86,59 @@ func TestCheck(t *testing.T) {
 		{name: "IPv4-mapped client", ip: "::ffff:192.0.2.9", from: "a@pass.example", result: "pass", scope: "mailfrom", symbols: []string{SymPass}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := New(Config{Resolver: res, HELOCheck: tc.heloCheck, RejectPolicy: tc.policy, Receiver: "mx.example.org", Budget: 2 * time.Second})
-			tx := &scoring.Transaction{Profile: scoring.ProfileRemote, MailFrom: tc.from,
-				Client: scoring.Client{Addr: netip.MustParseAddr(tc.ip), HELO: tc.helo}}
-			syms := runCheck(t, c, tx)
-			got := authresult.SPFFrom(tx.Value, authresult.KeySPF)
-			if got == nil {
-				t.Fatal("no SPF result stored")
+		// alone: [dmarc] off, so the SPF check applies reject_policy itself.
+		for _, alone := range []bool{false, true} {
+			name := tc.name
+			if alone {
+				name += " (DMARC off)"
+				if tc.reject {
+					tc.symbols = append(slices.Clone(tc.symbols), SymRejectPolicy)
+				}
 			}
-			if got.Result != tc.result || got.Scope != tc.scope || got.WouldReject != tc.reject {
-				t.Fatalf("stored %+v; want result %s scope %s wouldReject %v", got, tc.result, tc.scope, tc.reject)
-			}
-			if tc.domain != "" && got.Domain != tc.domain {
-				t.Errorf("domain %q, want %q", got.Domain, tc.domain)
-			}
-			if got.Explanation != tc.exp {
-				t.Errorf("explanation %q, want %q", got.Explanation, tc.exp)
-			}
-			if got.ClientIP != netip.MustParseAddr(tc.ip).Unmap() {
-				t.Errorf("client IP %v", got.ClientIP)
-			}
-			slices.Sort(syms)
-			want := slices.Clone(tc.symbols)
-			slices.Sort(want)
-			if !slices.Equal(syms, want) {
-				t.Errorf("symbols %v, want %v", syms, want)
-			}
-			if tc.heloCheck && tc.helo != "" && authresult.SPFFrom(tx.Value, authresult.KeySPFHELO) == nil {
-				t.Error("no HELO result stored")
-			}
-			// The SPF check never forces an action: DMARC enforces reject_policy.
-			if f := tx.Forced(); f != nil {
-				t.Errorf("check forced %v", f.Action)
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				c := New(Config{Resolver: res, HELOCheck: tc.heloCheck, RejectPolicy: tc.policy, RejectWithoutDMARC: alone,
+					Receiver: "mx.example.org", Budget: 2 * time.Second})
+				tx := &scoring.Transaction{Profile: scoring.ProfileRemote, MailFrom: tc.from,
+					Client: scoring.Client{Addr: netip.MustParseAddr(tc.ip), HELO: tc.helo}}
+				syms := runCheck(t, c, tx)
+				got := authresult.SPFFrom(tx.Value, authresult.KeySPF)
+				if got == nil {
+					t.Fatal("no SPF result stored")
+				}
+				if got.Result != tc.result || got.Scope != tc.scope || got.WouldReject != tc.reject {
+					t.Fatalf("stored %+v; want result %s scope %s wouldReject %v", got, tc.result, tc.scope, tc.reject)
+				}
+				if tc.domain != "" && got.Domain != tc.domain {
+					t.Errorf("domain %q, want %q", got.Domain, tc.domain)
+				}
+				if got.Explanation != tc.exp {
+					t.Errorf("explanation %q, want %q", got.Explanation, tc.exp)
+				}
+				if got.ClientIP != netip.MustParseAddr(tc.ip).Unmap() {
+					t.Errorf("client IP %v", got.ClientIP)
+				}
+				slices.Sort(syms)
+				want := slices.Clone(tc.symbols)
+				slices.Sort(want)
+				if !slices.Equal(syms, want) {
+					t.Errorf("symbols %v, want %v", syms, want)
+				}
+				if tc.heloCheck && tc.helo != "" && authresult.SPFFrom(tx.Value, authresult.KeySPFHELO) == nil {
+					t.Error("no HELO result stored")
+				}
+				// With DMARC on, the SPF check never forces an action: DMARC
+				// enforces reject_policy. With DMARC off it refuses by itself.
+				f := tx.Forced()
+				switch {
+				case alone && tc.reject:
+					if f == nil || f.Action != scoring.Reject || f.Reply.Code != 550 {
+						t.Errorf("forced %+v, want a 550 reject", f)
+					}
+				case f != nil:
+					t.Errorf("check forced %v", f.Action)
+				}
+			})
+		}
 	}
 }
 
