@@ -24,7 +24,9 @@
 //     junk older than that (off by default);
 //   - logs a report per user (learned as spam, as ham, already known, left
 //     in junk, unseen in junk) and, with report_to set, mails it to the
-//     admin through the local MTA's sendmail(1).
+//     admin through the local MTA's sendmail(1);
+//   - tells Config.OnLearned, when set, the outcome of every message (the
+//     daemon counts them in mailwarden_learn_messages_total).
 //
 // Config: [bayes.learn] enabled, maildirs, spam_folder, ham_folder,
 // junk_folder, interval, message_retention_time, report_to, sendmail.
@@ -75,7 +77,24 @@ type Config struct {
 	// ExpireAfter expires Bayes tokens not learned from for this long, at
 	// most once a day; 0 never.
 	ExpireAfter time.Duration
+	// OnLearned, when set, is called once per message a pass handles, with
+	// its class ("spam" or "ham", from the folder) and one of the Result*
+	// values. It is called from the pass's goroutine. The daemon sets it to
+	// its metrics (internal/metrics.Metrics.Learned).
+	OnLearned func(class, result string)
 }
+
+// Results passed to Config.OnLearned.
+const (
+	// ResultLearned: learned now (new, or moved from the other class);
+	// the file is deleted.
+	ResultLearned = "learned"
+	// ResultAlready: learned before as that class; the file is deleted.
+	ResultAlready = "already"
+	// ResultFailed: not learned; the file is left in place (unreadable,
+	// unparsable, too large, or the store failed the batch).
+	ResultFailed = "failed"
+)
 
 // Watcher learns from the users' learn folders.
 type Watcher struct {
@@ -188,6 +207,7 @@ func (w *Watcher) Pass(ctx context.Context) ([]*Report, error) {
 					if err != nil {
 						rep.Problems = append(rep.Problems, fmt.Sprintf("%s: %v (left in place)", path, err))
 						w.log.Warn("cannot learn message; left in place", "user", rep.User, "path", path, "error", err)
+						w.learned(f.class, ResultFailed)
 						continue
 					}
 					batch = append(batch, pending{path: path, class: f.class, item: it, rep: rep})
@@ -232,6 +252,13 @@ func (w *Watcher) prepare(path string, class bayes.Class) (bayes.Item, error) {
 	return w.learner.Prepare(m, class)
 }
 
+// learned reports one message's outcome to Config.OnLearned.
+func (w *Watcher) learned(class bayes.Class, result string) {
+	if w.cfg.OnLearned != nil {
+		w.cfg.OnLearned(class.String(), result)
+	}
+}
+
 func (w *Watcher) point(p string) {
 	if w.hook != nil {
 		w.hook(p)
@@ -252,6 +279,9 @@ func (w *Watcher) commit(ctx context.Context, batch []pending) error {
 	w.point("before-learn")
 	out, err := w.learner.Learn(ctx, items)
 	if err != nil {
+		for _, p := range batch {
+			w.learned(p.class, ResultFailed)
+		}
 		return fmt.Errorf("learning %d messages: %w", len(items), err)
 	}
 	w.point("after-learn")
@@ -263,8 +293,10 @@ func (w *Watcher) commit(ctx context.Context, batch []pending) error {
 			} else {
 				p.rep.Ham++
 			}
+			w.learned(p.class, ResultLearned)
 		default:
 			p.rep.Already++
+			w.learned(p.class, ResultAlready)
 		}
 		if err := os.Remove(p.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			p.rep.Problems = append(p.rep.Problems, fmt.Sprintf("%s: learned but not deleted: %v", p.path, err))

@@ -37,7 +37,7 @@ func BayesConfig(cfg *config.Config) bayes.Config {
 	return bayes.Config{
 		MinSpam:   uint64(b.MinSpam),
 		MinHam:    uint64(b.MinHam),
-		Tokenizer: bayes.Tokenizer{Bigrams: b.Bigrams},
+		Tokenizer: bayes.Tokenizer{Bigrams: b.Bigrams, SubjectTag: cfg.Spam.SubjectPrefix},
 		Params:    bayes.DefaultParams,
 		AutoLearn: al,
 		MaxSize:   int64(cfg.Limits.ScanSizeLimit),
@@ -72,8 +72,13 @@ func NewWatcher(cfg *config.Config, deps Deps) *learn.Watcher {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	l := &bayes.Learner{DB: bayes.NewDB(deps.Store), Tokenizer: bayes.Tokenizer{Bigrams: cfg.Bayes.Bigrams}}
-	return learn.New(LearnConfig(cfg), l, log.Named("learn"))
+	l := &bayes.Learner{DB: bayes.NewDB(deps.Store), Tokenizer: bayes.Tokenizer{Bigrams: cfg.Bayes.Bigrams, SubjectTag: cfg.Spam.SubjectPrefix}}
+	lc := LearnConfig(cfg)
+	if deps.Metrics != nil {
+		// Each message's outcome: mailwarden_learn_messages_total{class,result}.
+		lc.OnLearned = deps.Metrics.Learned
+	}
+	return learn.New(lc, l, log.Named("learn"))
 }
 
 // startWatcher runs the LearnAsSpam/LearnAsHam watcher until ctx ends

@@ -150,9 +150,17 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 <table id="categories"><tr><th>category</th><th>messages</th></tr>
 {{range .Rows}}<tr><td><span class="sw" style="background:{{index $.Colors .Name}}"></span>{{.Name}}</td><td class="n" data-category="{{.Name}}" data-count="{{.Count}}">{{.Count}}</td></tr>
 {{end}}</table>
-{{if .Recipients}}<h2>Recipients</h2><table id="recipients">{{range .Recipients}}<tr><td>{{.Name}}</td><td class="n" data-count="{{.Count}}">{{.Count}}</td></tr>{{end}}</table>{{end}}
-{{if .Viruses}}<h2>Viruses</h2><table id="viruses">{{range .Viruses}}<tr><td>{{.Name}}</td><td class="n" data-count="{{.Count}}">{{.Count}}</td></tr>{{end}}</table>{{end}}
-{{if .Lists}}<h2>DNS list hits</h2><table id="lists">{{range .Lists}}<tr><td>{{.Name}}</td><td class="n" data-count="{{.Count}}">{{.Count}}</td></tr>{{end}}</table>{{end}}
-{{if .Junk}}<h2>Junk folders</h2><table id="junk">{{range .Junk}}<tr><td>{{.Name}}</td><td class="n" data-count="{{.Count}}">{{.Count}}</td></tr>{{end}}</table>{{end}}
+{{if .Recipients}}<h2>Recipients</h2><table id="recipients">
+{{range .Recipients}}<tr><td>{{.Name}}</td><td class="n" data-count="{{.Count}}">{{.Count}}</td></tr>
+{{end}}</table>{{end}}
+{{if .Viruses}}<h2>Viruses</h2><table id="viruses">
+{{range .Viruses}}<tr><td>{{.Name}}</td><td class="n" data-count="{{.Count}}">{{.Count}}</td></tr>
+{{end}}</table>{{end}}
+{{if .Lists}}<h2>DNS list hits</h2><table id="lists">
+{{range .Lists}}<tr><td>{{.Name}}</td><td class="n" data-count="{{.Count}}">{{.Count}}</td></tr>
+{{end}}</table>{{end}}
+{{if .Junk}}<h2>Junk folders</h2><table id="junk">
+{{range .Junk}}<tr><td>{{.Name}}</td><td class="n" data-count="{{.Count}}">{{.Count}}</td></tr>
+{{end}}</table>{{end}}
 </body></html>
 `))

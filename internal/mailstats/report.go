@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"mime/multipart"
+	"mime/quotedprintable"
 	"net/textproto"
 	"os"
 	"path/filepath"
@@ -13,7 +14,8 @@ import (
 )
 
 // Mail builds the daily report message: multipart/alternative with the
-// plain-text and the HTML report.
+// plain-text and the HTML report, each quoted-printable so that no line of
+// the message exceeds RFC 5322's 998 octets whatever the tables hold.
 func (d *Day) Mail(host, from, to string, now time.Time) ([]byte, error) {
 	var text, html bytes.Buffer
 	if err := d.Text(&text, host); err != nil {
@@ -30,14 +32,24 @@ func (d *Day) Mail(host, from, to string, now time.Time) ([]byte, error) {
 	}{{"text/plain; charset=utf-8", text.Bytes()}, {"text/html; charset=utf-8", html.Bytes()}} {
 		h := textproto.MIMEHeader{}
 		h.Set("Content-Type", part.ctype)
-		h.Set("Content-Transfer-Encoding", "8bit")
+		h.Set("Content-Transfer-Encoding", "quoted-printable")
 		pw, err := mw.CreatePart(h)
 		if err != nil {
 			return nil, err
 		}
-		pw.Write(crlf(part.data))
+		// Quoted-printable keeps every line of the message within RFC 5322's
+		// 998 octets (the HTML tables are one line each) and 7-bit clean.
+		qw := quotedprintable.NewWriter(pw)
+		if _, err := qw.Write(part.data); err != nil {
+			return nil, err
+		}
+		if err := qw.Close(); err != nil {
+			return nil, err
+		}
 	}
-	mw.Close()
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
 	var msg bytes.Buffer
 	fmt.Fprintf(&msg, "From: mailwarden <%s>\r\nTo: <%s>\r\n", from, to)
 	fmt.Fprintf(&msg, "Subject: Mail statistics for %s on %s\r\n", d.Date.Format("2006-01-02"), host)
@@ -47,11 +59,6 @@ func (d *Day) Mail(host, from, to string, now time.Time) ([]byte, error) {
 	fmt.Fprintf(&msg, "Content-Type: multipart/alternative; boundary=%q\r\n\r\n", mw.Boundary())
 	msg.Write(body.Bytes())
 	return msg.Bytes(), nil
-}
-
-func crlf(b []byte) []byte {
-	s := strings.ReplaceAll(string(b), "\r\n", "\n")
-	return []byte(strings.ReplaceAll(s, "\n", "\r\n"))
 }
 
 // MaxJunkScan bounds the junk-folder count per user (a huge folder is

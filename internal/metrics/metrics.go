@@ -11,7 +11,8 @@
 //	mailwarden_dns_queries_total, mailwarden_dns_cache_hits_total, mailwarden_dns_errors_total
 //	mailwarden_store_errors_total{op}             state store failures (wrapped store)
 //	mailwarden_bayes_learned{class}               Bayes nspam / nham (read at scrape)
-//	mailwarden_learn_messages_total{class,result} maildir watcher outcomes
+//	mailwarden_learn_messages_total{class,result} maildir watcher outcomes (class spam|ham,
+//	                                              result learned|already|failed: learn.Result*)
 //
 // It is injected: the daemon builds one Metrics and hands it to the engine
 // (as Observer and CheckTimer), the store (Wrap) and the learner.
@@ -102,7 +103,8 @@ func (m *Metrics) CheckDone(check string, st scoring.Stage, d time.Duration, out
 	m.checkDur.WithLabelValues(check, st.String(), outcome).Observe(d.Seconds())
 }
 
-// Learned counts one message handled by the maildir watcher.
+// Learned counts one message handled by the maildir watcher; its signature
+// is learn.Config.OnLearned's, which the daemon sets to it.
 func (m *Metrics) Learned(class, result string) {
 	if m != nil {
 		m.learn.WithLabelValues(class, result).Inc()
