@@ -66,7 +66,7 @@ sed -e 's|^milter_listen = .*|milter_listen = "{{MILTER}}"|' -e 's|^state_dir = 
     "$tmp/bench.toml" > "$tmp/postfix-bench.toml"
 pfout=$(MAILWARDEN_BENCH=1 MAILWARDEN_BENCH_CONFIG="$tmp/postfix-bench.toml" \
   MAILWARDEN_BENCH_NOOP_MILTER="inet:127.0.0.1:$P_NOOPMW" BENCH_ROUNDS=${PF_ROUNDS:-3} \
-  go test -count=1 -run TestPostfixThroughput -v ./milter/ 2>&1 | grep '^BENCH' || true)
+  go test -tags bench -count=1 -run TestPostfixThroughput -v ./milter/ 2>&1 | grep '^BENCH' || true)
 echo "$pfout"
 
 section=$(cat <<MD
@@ -90,7 +90,7 @@ mailwarden peak RSS (VmHWM) after all rounds: $((rss/1024)) MB.
 
 Through Postfix (smtp-source → private Postfix 3.7 → sink, 4 KiB messages, mailwarden with the same
 foundation config, and noop-mw through a third Postfix as the ceiling of any milter there;
-\`MAILWARDEN_BENCH=1 MAILWARDEN_BENCH_CONFIG=FILE MAILWARDEN_BENCH_NOOP_MILTER=ADDR go test -run TestPostfixThroughput ./milter/\`):
+\`MAILWARDEN_BENCH=1 MAILWARDEN_BENCH_CONFIG=FILE MAILWARDEN_BENCH_NOOP_MILTER=ADDR go test -tags bench -run TestPostfixThroughput ./milter/\`):
 
 \`\`\`
 $pfout
