@@ -154,7 +154,16 @@ retry_window = "1h"
 // TestPostfixRateLimit: a local sender over its hourly message limit is
 // deferred at RCPT, loudly; other senders are not.
 func TestPostfixRateLimit(t *testing.T) {
-	d := testenv.StartDaemon(t, `
+	// With the milter too, Postfix asks both front-ends about every
+	// recipient (its restrictions first, then the milter): a message must
+	// still count once.
+	for _, withMilter := range []bool{false, true} {
+		name := "policy only"
+		if withMilter {
+			name = "policy and milter"
+		}
+		t.Run(name, func(t *testing.T) {
+			d := testenv.StartDaemon(t, `
 [server]
 policy_listen = "{{POLICY}}"
 state_dir = "{{STATE}}"
@@ -165,29 +174,35 @@ enabled = true
 messages_per_hour = 2
 recipients_per_hour = 0
 `)
-	pf := testenv.StartPostfix(t, testenv.PostfixOptions{PolicyService: d.Policy})
-	steps := []struct {
-		from string
-		code int
-	}{
-		{"www-data@example.com", 250},
-		{"www-data@example.com", 250},
-		{"www-data@example.com", 450},
-		{"www-data@example.com", 450},
-		{"alice@example.com", 250},
-	}
-	for i, st := range steps {
-		t.Run(fmt.Sprintf("%d_%s", i+1, st.from), func(t *testing.T) {
-			r := pf.Send(t, st.from, []string{"someone@example.org"}, mail(fmt.Sprint("form ", i)))
-			if r.Code != st.code {
-				t.Fatalf("got %v, want %d\n%s", r, st.code, pf.Log())
+			o := testenv.PostfixOptions{PolicyService: d.Policy}
+			if withMilter {
+				o.Milter = d.Milter
 			}
-			if r.Code == 450 && !strings.Contains(r.Text, "4.7.1 ") {
-				t.Fatalf("deferral reply %v", r)
+			pf := testenv.StartPostfix(t, o)
+			steps := []struct {
+				from string
+				code int
+			}{
+				{"www-data@example.com", 250},
+				{"www-data@example.com", 250},
+				{"www-data@example.com", 450},
+				{"www-data@example.com", 450},
+				{"alice@example.com", 250},
+			}
+			for i, st := range steps {
+				t.Run(fmt.Sprintf("%d_%s", i+1, st.from), func(t *testing.T) {
+					r := pf.Send(t, st.from, []string{"someone@example.org"}, mail(fmt.Sprint("form ", i)))
+					if r.Code != st.code {
+						t.Fatalf("got %v, want %d\n%s\nmailwarden:\n%s", r, st.code, pf.Log(), d.Log())
+					}
+					if r.Code == 450 && !strings.Contains(r.Text, "4.7.1 ") {
+						t.Fatalf("deferral reply %v", r)
+					}
+				})
+			}
+			if log := d.Log(); !strings.Contains(log, "OUTBOUND RATE LIMIT EXCEEDED") || !strings.Contains(log, "account=sender:www-data@example.com") {
+				t.Errorf("no loud log line naming the account:\n%s", log)
 			}
 		})
-	}
-	if log := d.Log(); !strings.Contains(log, "OUTBOUND RATE LIMIT EXCEEDED") || !strings.Contains(log, "account=sender:www-data@example.com") {
-		t.Errorf("no loud log line naming the account:\n%s", log)
 	}
 }

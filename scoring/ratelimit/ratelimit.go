@@ -14,6 +14,10 @@
 // first recipient; every accepted recipient counts. Deferred attempts do
 // not count. Several instances sharing a Redis store share the limits.
 //
+// Postfix with both check_policy_service and smtpd_milters pointing at one
+// daemon asks both front-ends about each recipient, the policy server
+// first: what it counted, the milter does not count again.
+//
 // Symbols (default weights): RATELIMIT_MESSAGES, RATELIMIT_RECIPIENTS
 // (0; the check defers).
 //
@@ -26,6 +30,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -60,6 +65,79 @@ type Config struct {
 type Check struct {
 	cfg    Config
 	exempt map[string]bool
+
+	// Recipients the policy front-end counted, by recipientKey, that the
+	// milter has not seen yet: Postfix asks both about the same recipient
+	// (its restrictions, with check_policy_service, run before the milter's
+	// RCPT), and it must count once.
+	mu            sync.Mutex
+	policyCounted map[string]*handoff
+}
+
+// handoff is how many times the policy front-end counted one recipient
+// event, and when it last did.
+type handoff struct {
+	n    int
+	last time.Time
+}
+
+// Handoff bounds: a recipient the milter never asks about (Postfix rejected
+// it later, or no milter is configured) is forgotten after handoffTTL; the
+// map never holds more than handoffMax entries.
+const (
+	handoffTTL = 30 * time.Minute
+	handoffMax = 100000
+)
+
+// recipientKey identifies one recipient event across the two front-ends.
+func recipientKey(acct string, tx *scoring.Transaction) string {
+	return acct + "\x00" + tx.Client.Addr.String() + "\x00" + strings.ToLower(tx.MailFrom) + "\x00" + strings.ToLower(tx.Rcpt)
+}
+
+// notePolicyCount records a recipient the policy front-end counted.
+func (c *Check) notePolicyCount(key string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.policyCounted == nil {
+		c.policyCounted = make(map[string]*handoff)
+	}
+	if len(c.policyCounted) >= handoffMax {
+		for k, h := range c.policyCounted {
+			if now.Sub(h.last) > handoffTTL {
+				delete(c.policyCounted, k)
+			}
+		}
+		if len(c.policyCounted) >= handoffMax {
+			return // no room: the milter counts this one again (over- rather than under-counting)
+		}
+	}
+	h := c.policyCounted[key]
+	if h == nil {
+		h = &handoff{}
+		c.policyCounted[key] = h
+	}
+	h.n++
+	h.last = now
+}
+
+// takePolicyCount reports whether the policy front-end already counted this
+// recipient event, and uses that count up.
+func (c *Check) takePolicyCount(key string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.policyCounted[key]
+	if h == nil {
+		return false
+	}
+	if now.Sub(h.last) > handoffTTL {
+		delete(c.policyCounted, key)
+		return false
+	}
+	h.n--
+	if h.n <= 0 {
+		delete(c.policyCounted, key)
+	}
+	return true
 }
 
 var (
@@ -130,6 +208,13 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 		return nil
 	}
 	now := c.cfg.Now()
+	key := recipientKey(acct, tx)
+	if tx.Front == "milter" && c.takePolicyCount(key, now) {
+		// Counted (and checked against the limits) by the policy server
+		// for this very recipient; so was the message, at its first one.
+		tx.SetValue(countedKey, true)
+		return nil
+	}
 	_, counted := tx.Value(countedKey)
 	type limit struct {
 		sym, kind string
@@ -178,6 +263,9 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 	if over < 0 {
 		if !counted {
 			tx.SetValue(countedKey, true)
+		}
+		if tx.Front == "policy" {
+			c.notePolicyCount(key, now)
 		}
 		return nil
 	}

@@ -112,3 +112,50 @@ func TestRecipientLimitPerSender(t *testing.T) {
 		}
 	})
 }
+
+// TestPolicyThenMilter: Postfix asks the policy server, then the milter,
+// about each recipient; what the policy server counted the milter does not
+// count again, per recipient event (two identical messages count twice),
+// and a milter-only message still counts.
+func TestPolicyThenMilter(t *testing.T) {
+	s := storetest.Bolt(t)
+	clk := &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	e := newEngine(t, s, clk, 3, 0)
+	both := func(from string, rcpts ...string) (policy, milter int) {
+		ptx := &scoring.Transaction{Front: "policy", Client: scoring.Client{Addr: netip.MustParseAddr("10.0.0.5"), AuthUser: "alice"},
+			Profile: scoring.ProfileAuthenticated, MailFrom: from}
+		mtx := &scoring.Transaction{Front: "milter", Client: ptx.Client, Profile: ptx.Profile, MailFrom: from}
+		for _, r := range rcpts {
+			ptx.Rcpt = r
+			if o := e.RunStage(context.Background(), scoring.StageRcpt, ptx); o.Forced != nil {
+				continue // deferred by the policy server: Postfix never asks the milter
+			}
+			policy++
+			ptx.AcceptRcpt(r, nil)
+			mtx.Rcpt = r
+			if o := e.RunStage(context.Background(), scoring.StageRcpt, mtx); o.Forced == nil {
+				milter++
+				mtx.AcceptRcpt(r, nil)
+			}
+		}
+		return policy, milter
+	}
+	for i, want := range []int{2, 2, 2, 0} {
+		p, m := both("alice@example.com", "a@example.org", "b@example.org")
+		if p != want || m != want {
+			t.Fatalf("message %d through both: policy accepted %d, milter %d; want %d (limit 3 messages)", i+1, p, m, want)
+		}
+	}
+	// Milter only (no policy service for this client): counted there.
+	e2 := newEngine(t, storetest.Bolt(t), clk, 1, 0)
+	mtx := func() *scoring.Transaction {
+		return &scoring.Transaction{Front: "milter", Client: scoring.Client{Addr: netip.MustParseAddr("10.0.0.5"), AuthUser: "bob"},
+			Profile: scoring.ProfileAuthenticated, MailFrom: "bob@example.com", Rcpt: "x@example.org"}
+	}
+	if o := e2.RunStage(context.Background(), scoring.StageRcpt, mtx()); o.Forced != nil {
+		t.Fatal("first milter-only message deferred")
+	}
+	if o := e2.RunStage(context.Background(), scoring.StageRcpt, mtx()); o.Forced == nil {
+		t.Fatal("second milter-only message not deferred at 1/hour")
+	}
+}
