@@ -90,3 +90,29 @@ func TestDKIMKeygenAndDNS(t *testing.T) {
 		t.Errorf("dns DOMAIN printed other domains:\n%s", out)
 	}
 }
+
+// TestDNSNotesDefaultKeyScope: with only SME's default/ key, `dns DOMAIN`
+// prints the record and says the domain is not signed until it is listed in
+// [dkim] domains; listed, the note goes away.
+func TestDNSNotesDefaultKeyScope(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	if _, errOut, code := run(t, "dkim", "keygen", "default", "--dir", keys); code != 0 {
+		t.Fatalf("keygen default: %s", errOut)
+	}
+	out, errOut, code := run(t, "dns", "example.com", "--dir", keys)
+	if code != 0 || !strings.Contains(out, "_domainkey.example.com.") {
+		t.Fatalf("dns: exit %d, %s\n%s", code, errOut, out)
+	}
+	if !strings.Contains(out, "would not be signed yet") {
+		t.Errorf("no note that the default key signs only listed domains:\n%s", out)
+	}
+	conf := filepath.Join(dir, "mailwarden.toml")
+	if err := os.WriteFile(conf, []byte("[dkim]\ndomains = [\"example.com\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ = run(t, "dns", "example.com", "-c", conf, "--dir", keys)
+	if strings.Contains(out, "would not be signed yet") {
+		t.Errorf("note printed for a listed domain:\n%s", out)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -65,7 +66,12 @@ func cmdDNS(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout)
 		}
 		fmt.Fprintf(stdout, "; ---- %s ----\n", d)
-		keys, _ := set.Lookup(d)
+		keys, own := set.Lookup(d)
+		if _, override := cfg.DKIM.Domain[d]; len(keys) > 0 && !own && !override && !slices.ContainsFunc(cfg.DKIM.Domains, func(x string) bool {
+			return strings.EqualFold(strings.TrimSuffix(x, "."), d)
+		}) {
+			fmt.Fprintf(stdout, "; note: %s would not be signed yet: the default key signs only the domains in [dkim] domains\n", d)
+		}
 		if o, ok := cfg.DKIM.Domain[d]; ok {
 			for _, pair := range [][2]string{{o.Selector, o.KeyFile}, {o.Ed25519Selector, o.Ed25519KeyFile}} {
 				if pair[1] == "" {

@@ -64,5 +64,10 @@ func FromConfig(c config.DKIM, log hclog.Logger) (*Signer, error) {
 		n = len(set.Domains)
 	}
 	log.Info("dkim keys loaded", "dir", c.KeysDir, "domains", n, "default", set != nil && len(set.Default) > 0)
+	if c.Signing && set != nil && len(set.Default) > 0 && len(c.Domains) == 0 {
+		// SME's layout often has only default/: it signs for the domains
+		// listed, never for any From domain a client writes.
+		log.Warn("dkim: the default key signs no domain until [dkim] domains lists the domains it is for", "dir", c.KeysDir)
+	}
 	return New(cfg), nil
 }
