@@ -47,11 +47,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	from := fs.String("from", "", "envelope sender")
 	var rcpts stringList
 	fs.Var(&rcpts, "rcpt", "envelope recipient (repeatable)")
-	ip := fs.String("ip", "", "client IP address (default: none, as local submission)")
+	ip := fs.String("ip", "", "client IP address (default: none: judged as remote mail, the checks of the client's address skipped)")
 	helo := fs.String("helo", "", "client HELO name")
 	auth := fs.String("auth", "", "authenticated user name")
 	asJSON := fs.Bool("json", false, "print one JSON object per message")
-	noDNS := fs.Bool("no-dns", false, "do not resolve: the DNS checks are skipped")
+	noDNS := fs.Bool("no-dns", false, "do not resolve: the DNS checks (DNS lists, sender domain, SPF, DKIM, DMARC) are left out")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
@@ -65,16 +65,21 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	// The DNS checks (SPF, DNS lists, DKIM keys) resolve through the [dns]
-	// resolver; --no-dns leaves them without one (they report CHECK_ERROR).
-	deps := app.Deps{}
-	if !*noDNS {
-		if cfg, err := config.Load(*path); err == nil {
-			if res, err := app.NewResolver(cfg, nil); err == nil {
-				deps.Resolver = res
-			}
-		}
+	// resolver; --no-dns leaves them out of every profile.
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
-	_, e, err := app.LoadEngine(*path, deps)
+	deps := app.Deps{}
+	if *noDNS {
+		for _, p := range []*config.ProfileOverride{&cfg.Profiles.Local, &cfg.Profiles.Authenticated, &cfg.Profiles.Remote} {
+			p.Disable = append(p.Disable, dnsChecks...)
+		}
+	} else if res, err := app.NewResolver(cfg, nil); err == nil {
+		deps.Resolver = res
+	}
+	e, err := app.BuildEngine(cfg, deps)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -182,3 +187,7 @@ func opName(op scoring.HeaderOp) string {
 	}
 	return "add"
 }
+
+// dnsChecks are the checks --no-dns leaves out: those that cannot work
+// without resolving.
+var dnsChecks = []string{"dnsbl", "rhsbl", "uribl", "resolvable_fromhost", "spf", "dkim", "dmarc"}
