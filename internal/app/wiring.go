@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -95,7 +96,7 @@ func BuildEngine(cfg *config.Config, deps Deps) (*scoring.Engine, error) {
 		// outbound: disclaimer, then the signature over what leaves, then the archive copy
 		disclaimer.New(disclaimer.Config{
 			Enabled: cfg.Disclaimer.Enabled, Text: cfg.Disclaimer.Text, Domains: cfg.Disclaimer.Domains,
-			LocalDomains: cfg.Disclaimer.LocalDomains, Logger: log.Named("disclaimer"),
+			LocalDomains: append(slices.Clone(cfg.Disclaimer.LocalDomains), cfg.DKIM.Domains...), Logger: log.Named("disclaimer"),
 		}),
 		dkimSigner,
 		bcc.New(bcc.Config{Enabled: cfg.BCC.Enabled, Mailbox: cfg.BCC.Mailbox, Visible: cfg.BCC.Mode == "cc", Outgoing: cfg.BCC.Scope == "outgoing"}),
