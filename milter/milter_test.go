@@ -29,6 +29,22 @@ func (panicky) Run(_ context.Context, tx *scoring.Transaction, _ *scoring.Result
 	return nil
 }
 
+// forcer forces the action its subject names: "discard me", "hold me".
+type forcer struct{}
+
+func (forcer) Name() string                 { return "forcer" }
+func (forcer) Stage() scoring.Stage         { return scoring.StageEOM }
+func (forcer) Symbols() []scoring.SymbolDef { return nil }
+func (forcer) Run(_ context.Context, tx *scoring.Transaction, r *scoring.Result) error {
+	switch subj := tx.Message.Header.Get("Subject"); {
+	case strings.Contains(subj, "discard me"):
+		r.Force(scoring.Discard, scoring.Reply{}, "test discard")
+	case strings.Contains(subj, "hold me"):
+		r.Force(scoring.Quarantine, scoring.Reply{}, "test hold")
+	}
+	return nil
+}
+
 // startServer runs the milter front-end on a temp unix socket, in process.
 func startServer(t *testing.T, checks ...scoring.Check) string {
 	t.Helper()
@@ -141,6 +157,41 @@ func TestMilterSession(t *testing.T) {
 	// The server survived the panic: a further session works.
 	if r := send(t, sock, [][2]string{{"From", " a@b"}, {"Date", " x"}}, "x\r\n"); r.act.Type != gomilter.ActionAccept {
 		t.Fatalf("after panic: %v", r.act)
+	}
+}
+
+// TestMilterDiscardAndQuarantine: a discard verdict is the milter's discard
+// reply (the MTA accepts and drops the message); quarantine accepts with a
+// quarantine modification naming the reason (Postfix: hold queue).
+func TestMilterDiscardAndQuarantine(t *testing.T) {
+	sock := startServer(t, forcer{})
+	hdr := func(subj string) [][2]string {
+		return [][2]string{{"From", " a@example.com"}, {"Date", " Wed, 25 Nov 2026 10:00:00 +0000"}, {"Subject", " " + subj}}
+	}
+	if r := send(t, sock, hdr("discard me"), "x\r\n"); r.act.Type != gomilter.ActionDiscard {
+		t.Errorf("discard: got %+v", r.act)
+	}
+	r := send(t, sock, hdr("hold me"), "x\r\n")
+	if r.act.Type != gomilter.ActionAccept {
+		t.Errorf("quarantine: action %+v, want accept", r.act)
+	}
+	held := ""
+	for _, m := range r.mods {
+		if m.Type == gomilter.ActionQuarantine {
+			held = m.Reason
+		}
+	}
+	if !strings.Contains(held, "test hold") {
+		t.Errorf("quarantine: no quarantine modification with the reason (mods %+v)", r.mods)
+	}
+	plain := send(t, sock, hdr("plain"), "x\r\n")
+	if plain.act.Type != gomilter.ActionAccept {
+		t.Errorf("plain: got %+v", plain.act)
+	}
+	for _, m := range plain.mods {
+		if m.Type == gomilter.ActionQuarantine {
+			t.Errorf("plain message quarantined")
+		}
 	}
 }
 
