@@ -29,6 +29,10 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	if *send && cfg.Stats.ReportTo == "" {
+		fmt.Fprintln(stderr, "mailwarden stats: --send: set [stats] report_to first")
+		return 2
+	}
 	day := time.Now()
 	if *dayFlag != "" {
 		if day, err = time.ParseInLocation("2006-01-02", *dayFlag, time.Local); err != nil {
@@ -69,10 +73,6 @@ func cmdStats(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *send {
-		if cfg.Stats.ReportTo == "" {
-			fmt.Fprintln(stderr, "mailwarden stats: --send: set [stats] report_to first")
-			return 2
-		}
 		from := cfg.Stats.ReportFrom
 		if from == "" {
 			from = "mailwarden@" + cfg.Server.Hostname
