@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"github.com/mailwarden/mailwarden/internal/metrics"
 	"github.com/mailwarden/mailwarden/internal/testenv"
 	"github.com/mailwarden/mailwarden/learn"
+	"github.com/mailwarden/mailwarden/scoring"
+	"github.com/mailwarden/mailwarden/scoring/virus"
 )
 
 // TestLearned: each Learned call is one sample of
@@ -81,5 +84,21 @@ interval = "10s"
 			t.Fatalf("no learn counts after 30s; want %s 1 and %s 1 in:\n%s", spam, ham, text)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestClamdErrors: a verdict carrying CLAM_FAIL (clamd could not scan) is
+// one mailwarden_clamd_errors_total; other verdicts are not.
+func TestClamdErrors(t *testing.T) {
+	m := metrics.New()
+	ctx := context.Background()
+	tx := &scoring.Transaction{Profile: scoring.ProfileRemote}
+	m.Observe(ctx, tx, &scoring.Verdict{Action: scoring.Tempfail, Symbols: []scoring.Symbol{{Name: virus.SymFail, Score: 1}}})
+	m.Observe(ctx, tx, &scoring.Verdict{Action: scoring.Accept})
+	m.Observe(ctx, tx, &scoring.Verdict{Action: scoring.Reject, Symbols: []scoring.Symbol{{Name: virus.SymVirus}}})
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	if got := value(t, scrape(t, srv.URL), "mailwarden_clamd_errors_total"); got != 1 {
+		t.Fatalf("mailwarden_clamd_errors_total = %v, want 1", got)
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mailwarden/mailwarden/scoring"
+	"github.com/mailwarden/mailwarden/scoring/virus"
 )
 
 // Metrics holds the collectors of one process.
@@ -41,6 +42,7 @@ type Metrics struct {
 	checkDur  *prometheus.HistogramVec
 	storeErrs *prometheus.CounterVec
 	learn     *prometheus.CounterVec
+	clamdErrs prometheus.Counter
 }
 
 var (
@@ -66,7 +68,9 @@ func New() *Metrics {
 		Help: "State store operations that failed."}, []string{"op"})
 	m.learn = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailwarden_learn_messages_total",
 		Help: "Messages handled by the LearnAsSpam/LearnAsHam watcher."}, []string{"class", "result"})
-	m.reg.MustRegister(m.messages, m.refusals, m.symbols, m.score, m.checkDur, m.storeErrs, m.learn,
+	m.clamdErrs = prometheus.NewCounter(prometheus.CounterOpts{Name: "mailwarden_clamd_errors_total",
+		Help: "Messages whose scan failed: clamd unreachable, timing out or answering an error (the [virus] on_failure action applied)."})
+	m.reg.MustRegister(m.messages, m.refusals, m.symbols, m.score, m.checkDur, m.storeErrs, m.learn, m.clamdErrs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -94,6 +98,9 @@ func (m *Metrics) Observe(_ context.Context, tx *scoring.Transaction, v *scoring
 			seen[s.Name] = true
 			m.symbols.WithLabelValues(s.Name).Inc()
 		}
+	}
+	if seen[virus.SymFail] {
+		m.clamdErrs.Inc()
 	}
 	m.score.Observe(v.Score)
 }
