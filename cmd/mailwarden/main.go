@@ -145,7 +145,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		log.Warn("systemd notification failed", "error", err)
 	}
 	stopWatchdog := make(chan struct{})
-	go notify.Watchdog(sdnotify.WatchdogInterval(), func() bool { return d.Engines().Load() != nil }, stopWatchdog)
+	go notify.Watchdog(sdnotify.WatchdogInterval(), d.Healthy, stopWatchdog)
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	for sig := range sigs {

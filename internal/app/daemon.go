@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -47,6 +48,9 @@ type Daemon struct {
 	policy *policy.Server
 	lns    []net.Listener
 	wg     sync.WaitGroup
+	// stopping is set when Shutdown starts; listenerDown when a listener
+	// stopped serving before that (Healthy, the systemd watchdog).
+	stopping, listenerDown atomic.Bool
 	// stopReports ends the DMARC aggregate report timer.
 	stopReports context.CancelFunc
 }
@@ -90,6 +94,22 @@ func NewDaemon(path string, log hclog.Logger) (*Daemon, error) {
 	return d, nil
 }
 
+// served records that a listener's serve loop returned: outside Shutdown
+// the daemon no longer answers there.
+func (d *Daemon) served(name string) {
+	if !d.stopping.Load() {
+		d.listenerDown.Store(true)
+		d.log.Error("listener no longer serving; the watchdog will report the daemon unhealthy", "listener", name)
+	}
+}
+
+// Healthy reports whether the daemon can judge mail: an engine is loaded
+// and every listener it opened still serves. systemd's watchdog restarts a
+// daemon that stops being healthy.
+func (d *Daemon) Healthy() bool {
+	return d.engines.Load() != nil && !d.listenerDown.Load()
+}
+
 // Engines gives access to the engine in force.
 func (d *Daemon) Engines() *scoring.Current { return &d.engines }
 
@@ -115,9 +135,11 @@ func (d *Daemon) Start() error {
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			if err := d.milter.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+			err := d.milter.Serve(ln)
+			if err != nil && !errors.Is(err, net.ErrClosed) {
 				d.log.Error("milter listener stopped", "error", err)
 			}
+			d.served("milter")
 		}()
 		d.log.Info("milter listening", "addr", ln.Addr().String())
 	}
@@ -211,6 +233,7 @@ func closeEngineLater(e *scoring.Engine, log hclog.Logger) {
 // Shutdown stops accepting, drains sessions in flight until ctx ends, and
 // closes what is left.
 func (d *Daemon) Shutdown(ctx context.Context) error {
+	d.stopping.Store(true)
 	var err error
 	if d.stopReports != nil {
 		d.stopReports()

@@ -32,9 +32,11 @@ func (d *Daemon) startPolicy(cfg *config.Config) error {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		if err := d.policy.Serve(ln); err != nil && !errors.Is(err, policy.ErrServerClosed) {
+		err := d.policy.Serve(ln)
+		if err != nil && !errors.Is(err, policy.ErrServerClosed) {
 			d.log.Error("policy listener stopped", "error", err)
 		}
+		d.served("policy")
 	}()
 	d.log.Info("policy server listening", "addr", ln.Addr().String())
 	return nil
