@@ -72,8 +72,8 @@ func benchSessions(b *testing.B, sock string) {
 			}
 			s.Conn("client.example.net", gomilter.FamilyInet, 25, "192.0.2.1")
 			s.Helo("client.example.net")
-			s.Mail("<a@example.com>", "")
-			s.Rcpt("<b@example.org>", "")
+			s.Mail("a@example.com", "")
+			s.Rcpt("b@example.org", "")
 			s.DataStart()
 			for _, h := range benchHeader {
 				s.HeaderField(h[0], h[1], nil)

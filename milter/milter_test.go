@@ -94,8 +94,8 @@ func send(t *testing.T, sock string, hdr [][2]string, body string) sent {
 	}
 	must(s.Conn("client.example.net", gomilter.FamilyInet, 25, "192.0.2.9"))
 	must(s.Helo("client.example.net"))
-	must(s.Mail("<a@example.com>", ""))
-	must(s.Rcpt("<b@example.org>", ""))
+	must(s.Mail("a@example.com", ""))
+	must(s.Rcpt("b@example.org", ""))
 	must(s.DataStart())
 	for _, h := range hdr {
 		must(s.HeaderField(h[0], h[1], nil))

@@ -115,7 +115,8 @@ func load(dir string, max int) ([]mail, error) {
 		if err != nil || d.IsDir() || (max > 0 && len(out) >= max) {
 			return err
 		}
-		if strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "cmds") {
+		// Not messages: dot files, the corpus's cmds and index.tsv.
+		if strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "cmds") || strings.HasSuffix(d.Name(), ".tsv") {
 			return nil
 		}
 		f, err := os.Open(p)
@@ -220,10 +221,10 @@ func session(client *gomilter.Client, mails []mail, i, k int, ip, helo, from, rc
 		}
 		macros.Set(gomilter.MacroQueueId, fmt.Sprintf("Q%X", i+j))
 		act, err := func() (string, error) {
-			if st, err := stop(s.Mail("<"+from+">", "")); st {
+			if st, err := stop(s.Mail(from, "")); st {
 				return "refused-mail", err
 			}
-			if st, err := stop(s.Rcpt("<"+rcpt+">", "")); st {
+			if st, err := stop(s.Rcpt(rcpt, "")); st {
 				return "refused-rcpt", err
 			}
 			if st, err := stop(s.DataStart()); st {

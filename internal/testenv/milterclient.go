@@ -39,8 +39,8 @@ func MilterSend(t testing.TB, addr, ip string, hdr [][2]string, body string) Mil
 	steps := []func() (*gomilter.Action, error){
 		func() (*gomilter.Action, error) { return s.Conn("client.example.net", gomilter.FamilyInet, 25, ip) },
 		func() (*gomilter.Action, error) { return s.Helo("client.example.net") },
-		func() (*gomilter.Action, error) { return s.Mail("<sender@example.com>", "") },
-		func() (*gomilter.Action, error) { return s.Rcpt("<rcpt@example.org>", "") },
+		func() (*gomilter.Action, error) { return s.Mail("sender@example.com", "") },
+		func() (*gomilter.Action, error) { return s.Rcpt("rcpt@example.org", "") },
 		s.DataStart,
 	}
 	for _, h := range hdr {

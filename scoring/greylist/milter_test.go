@@ -51,13 +51,13 @@ func TestThroughMilter(t *testing.T) {
 				return s.Conn("mx.example.net", gomilter.FamilyInet, 25, "203.0.113.4")
 			},
 			func() (*gomilter.Action, error) { return s.Helo("mx.example.net") },
-			func() (*gomilter.Action, error) { return s.Mail("<list@example.net>", "") },
+			func() (*gomilter.Action, error) { return s.Mail("list@example.net", "") },
 		} {
 			if act, err := f(); err != nil || act.StopProcessing() {
 				t.Fatalf("before RCPT: %+v %v", act, err)
 			}
 		}
-		act, err := s.Rcpt("<"+to+">", "")
+		act, err := s.Rcpt(to, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -58,8 +58,8 @@ func TestThroughMilter(t *testing.T) {
 		for _, step := range []func() (*gomilter.Action, error){
 			func() (*gomilter.Action, error) { return s.Conn("client.example.net", gomilter.FamilyInet, 25, ip) },
 			func() (*gomilter.Action, error) { return s.Helo("client.example.net") },
-			func() (*gomilter.Action, error) { return s.Mail("<a@example.com>", "") },
-			func() (*gomilter.Action, error) { return s.Rcpt("<b@example.org>", "") },
+			func() (*gomilter.Action, error) { return s.Mail("a@example.com", "") },
+			func() (*gomilter.Action, error) { return s.Rcpt("b@example.org", "") },
 			func() (*gomilter.Action, error) { return s.DataStart() },
 			func() (*gomilter.Action, error) { return s.HeaderField("From", " a@example.com", nil) },
 		} {
