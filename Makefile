@@ -34,6 +34,7 @@ test-deps:
 test: test-deps
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
 	$(GO) vet ./...
+	$(GO) vet -tags bench ./...   # the benchmark-only tests (make bench) compile too
 	$(GO) test $(TESTFLAGS) ./...
 
 # Unit tests only: no external components.
@@ -63,6 +64,14 @@ bench-dkim: bench-deps
 	go test -run XXX -bench 'BenchmarkSign$$' -benchtime 1s -count 5 ./scoring/dkimsign/
 	./scoring/dkimsign/bench/compare-opendkim.sh
 
+# Issue 6's target: the full inbound path (rules, Bayes, SPF/DKIM/DMARC, DNS
+# lists on a loopback DNS server) against Debian's rspamd in milter mode,
+# same corpus, concurrency 8 (BENCHMARKS.md, "Full inbound path against
+# rspamd"); ROUNDS=3 by default.
+.PHONY: bench-inbound
+bench-inbound: bench-deps
+	./scripts/bench-inbound.sh
+
 # Install binary, systemd unit, example config and rules; create the
 # mailwarden system user. An existing config is never overwritten.
 PREFIX  ?= /usr/local
@@ -71,7 +80,8 @@ UNITDIR ?= /etc/systemd/system
 install: build
 	install -D -m 0755 $(BIN)/mailwarden $(DESTDIR)$(PREFIX)/bin/mailwarden
 	install -D -m 0644 deploy/mailwarden.service $(DESTDIR)$(UNITDIR)/mailwarden.service
-	install -d -m 0750 $(DESTDIR)$(ETCDIR) $(DESTDIR)$(ETCDIR)/rules $(DESTDIR)$(ETCDIR)/dkim
+	install -d -m 0750 $(DESTDIR)$(ETCDIR) $(DESTDIR)$(ETCDIR)/rules
+	install -d -m 0700 $(DESTDIR)$(ETCDIR)/dkimkeys
 	[ -e $(DESTDIR)$(ETCDIR)/mailwarden.toml ] || install -m 0640 deploy/mailwarden.toml $(DESTDIR)$(ETCDIR)/mailwarden.toml
 	cp -r contrib/rules/. $(DESTDIR)$(ETCDIR)/rules/
 	install -d $(DESTDIR)$(PREFIX)/share/doc/mailwarden
@@ -79,7 +89,8 @@ install: build
 	cp -r deploy/. $(DESTDIR)$(PREFIX)/share/doc/mailwarden/deploy/
 	if [ -z "$(DESTDIR)" ]; then \
 	  getent passwd mailwarden >/dev/null || useradd --system --home-dir /var/lib/mailwarden --shell /usr/sbin/nologin mailwarden; \
-	  chown -R root:mailwarden $(ETCDIR); chmod -R g+rX $(ETCDIR); chmod 0750 $(ETCDIR)/dkim; chown mailwarden:mailwarden $(ETCDIR)/dkim; \
+	  chown root:mailwarden $(ETCDIR) $(ETCDIR)/mailwarden.toml; chown -R root:mailwarden $(ETCDIR)/rules; chmod -R g+rX $(ETCDIR)/rules; \
+	  chown mailwarden:mailwarden $(ETCDIR)/dkimkeys; \
 	  systemctl daemon-reload 2>/dev/null || true; \
 	  echo "installed; edit $(ETCDIR)/mailwarden.toml, then: systemctl enable --now mailwarden"; \
 	fi
