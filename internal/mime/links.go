@@ -3,14 +3,9 @@ package mime
 import (
 	"net/netip"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 )
-
-// textURL finds URLs written out in text: with a scheme, or starting with
-// "www." (as mail clients linkify them), or mailto:.
-var textURL = regexp.MustCompile(`(?i)(?:\b(?:https?|ftp)://|\bwww\.|\bmailto:)[^\s<>"'()\[\]{}\\^` + "`" + `]+`)
 
 // addTextLinks adds the URLs written in text (plain text or rendered HTML).
 func (p *Parsed) addTextLinks(text, path string, _ bool) {
@@ -21,7 +16,9 @@ func (p *Parsed) addTextLinks(text, path string, _ bool) {
 	if !strings.Contains(text, "://") && !containsFold(text, "www.") && !containsFold(text, "mailto:") {
 		return
 	}
-	for _, m := range textURL.FindAllString(text, MaxURLs-len(p.Links)) {
+	// URLs written out: with a scheme, starting with "www." (as mail clients
+	// linkify them), or mailto: (see ScanURLs).
+	for _, m := range ScanURLs(nil, text, MaxURLs-len(p.Links), LinkStop, true) {
 		m = strings.TrimRight(m, ".,;:!?*")
 		if l, ok := makeLink(m, "text", path); ok {
 			p.Links = append(p.Links, l)

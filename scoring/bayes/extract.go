@@ -3,7 +3,6 @@ package bayes
 import (
 	"bytes"
 	"io"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/mailwarden/mailwarden/internal/message"
+	"github.com/mailwarden/mailwarden/internal/mime"
 )
 
 // Limits on what the classifier reads of one message. Tokens past them add
@@ -178,10 +178,9 @@ func (d *Doc) addText(s string) {
 	}
 }
 
-var urlRE = regexp.MustCompile(`(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>"'()\[\]{}]+`)
-
+// appendURLs adds the URLs written in s (with a scheme, or www.).
 func appendURLs(urls []string, s string) []string {
-	for _, u := range urlRE.FindAllString(s, MaxURLs) {
+	for _, u := range mime.ScanURLs(nil, s, MaxURLs, mime.TokenStop, false) {
 		if len(urls) >= MaxURLs {
 			break
 		}
