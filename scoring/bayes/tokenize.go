@@ -368,13 +368,10 @@ func domainTokens(s *tokenSet, prefix, dom string) {
 	s.add(prefix + "tld:" + labels[len(labels)-1])
 }
 
-var ipRE = regexp.MustCompile(`\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b`)
-var hostRE = regexp.MustCompile(`(?i)\b(?:from|by)\s+([a-z0-9][a-z0-9.-]*\.[a-z]{2,})`)
-
 // receivedTokens mines Received fields as SpamBayes does: the relaying
 // hosts' domains and network prefixes, not the time stamps or queue ids.
 func receivedTokens(s *tokenSet, v string) {
-	for _, m := range ipRE.FindAllStringSubmatch(v, 4) {
+	for _, m := range scanIPv4(v, 4) {
 		a, err := netip.ParseAddr(m[0])
 		if err != nil {
 			continue
@@ -386,8 +383,8 @@ func receivedTokens(s *tokenSet, v string) {
 		s.add("received:ip:" + m[1] + "." + m[2])
 		s.add("received:ip:" + m[1] + "." + m[2] + "." + m[3])
 	}
-	for _, m := range hostRE.FindAllStringSubmatch(v, 4) {
-		domainTokens(s, "received:", m[1])
+	for _, h := range scanHosts(v, 4) {
+		domainTokens(s, "received:", h)
 	}
 	if strings.Contains(strings.ToLower(v), "with esmtps") || strings.Contains(v, "TLS") {
 		s.add("received:tls")
