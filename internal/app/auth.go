@@ -33,7 +33,9 @@ func authChecks(cfg *config.Config, deps Deps, log hclog.Logger, prob func(strin
 	}
 	var rec dmarc.Recorder
 	if cfg.DMARC.Reporting && deps.Store != nil {
-		rec = &dmarcreport.Recorder{Store: deps.Store, Interval: cfg.DMARC.ReportInterval.Duration, TTL: cfg.DMARC.ReportRetention.Duration}
+		// Off the reply path (Async); written at shutdown and when an
+		// old engine is closed after a reload.
+		rec = &dmarcreport.Recorder{Store: deps.Store, Interval: cfg.DMARC.ReportInterval.Duration, TTL: cfg.DMARC.ReportRetention.Duration, Async: true}
 	}
 	prof := profiles(cfg.DMARC.Profiles)
 	return []scoring.Check{

@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mailwarden/mailwarden/internal/authresult"
@@ -79,7 +80,33 @@ type Recorder struct {
 	Store    store.Store
 	Interval time.Duration // reporting interval (bucket size)
 	TTL      time.Duration // how long unsent rows are kept
+	// Async records in the background (the daemon sets it): a store
+	// write is a commit with fsync on the embedded store, and most mail
+	// comes from domains with a DMARC policy, so it is kept off the SMTP
+	// reply path. The writer takes whatever is queued, adds up the
+	// evaluations of one row and writes each row once; Close writes what
+	// is left. A crash loses the evaluations of the last moment, as the
+	// daily statistics do.
+	Async bool
+
+	mu     sync.Mutex
+	queue  chan pendingRow
+	done   chan struct{}
+	closed bool
 }
+
+// pendingRow is one evaluation waiting for the background writer.
+type pendingRow struct {
+	key string
+	row Row
+}
+
+// Background writer limits: past the queue an evaluation is written on the
+// caller's path instead (none is dropped).
+const (
+	writeQueue    = 10000
+	writeBatchMax = 1024
+)
 
 // Bucket returns the start of the interval t falls in (UTC; 24h intervals
 // start at midnight UTC).
@@ -103,6 +130,14 @@ func (rc *Recorder) Record(ctx context.Context, ev authresult.DMARCEvaluation) e
 	}
 	begin := Bucket(ev.Time, rc.Interval)
 	key := keyPrefix + strconv.FormatInt(begin.Unix(), 10) + ":" + domain + ":" + groupKey(row)
+	if rc.Async && rc.enqueue(pendingRow{key: key, row: row}) {
+		return nil
+	}
+	return rc.add(ctx, key, row, 1)
+}
+
+// add adds n evaluations to a row in the store.
+func (rc *Recorder) add(ctx context.Context, key string, row Row, n int64) error {
 	return rc.Store.Update(ctx, key, func(old []byte) ([]byte, time.Duration, error) {
 		cur := row
 		if old != nil {
@@ -111,10 +146,94 @@ func (rc *Recorder) Record(ctx context.Context, ev authresult.DMARCEvaluation) e
 				cur.Count = prev.Count
 			}
 		}
-		cur.Count++
+		cur.Count += n
 		b, err := json.Marshal(cur)
 		return b, rc.TTL, err
 	})
+}
+
+// enqueue hands an evaluation to the background writer; false when it
+// cannot take it (closed, or the queue is full).
+func (rc *Recorder) enqueue(p pendingRow) bool {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.closed {
+		return false
+	}
+	if rc.queue == nil {
+		rc.queue = make(chan pendingRow, writeQueue)
+		rc.done = make(chan struct{})
+		go rc.writeLoop()
+	}
+	select {
+	case rc.queue <- p:
+		return true
+	default:
+		return false
+	}
+}
+
+// writeLoop writes queued evaluations until the queue is closed: it waits
+// for one, takes whatever else is queued (no timer), and writes each row's
+// sum once, the rows concurrently (bbolt folds them into one commit).
+func (rc *Recorder) writeLoop() {
+	defer close(rc.done)
+	for {
+		p, ok := <-rc.queue
+		if !ok {
+			return
+		}
+		type sum struct {
+			row Row
+			n   int64
+		}
+		rows := map[string]*sum{p.key: {p.row, 1}}
+		for taken := 1; taken < writeBatchMax; taken++ {
+			var more bool
+			select {
+			case p, more = <-rc.queue:
+			default:
+			}
+			if !more {
+				break
+			}
+			if s := rows[p.key]; s != nil {
+				s.n++
+			} else {
+				rows[p.key] = &sum{p.row, 1}
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var wg sync.WaitGroup
+		for key, s := range rows {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// A failed write loses these counts; the store's own
+				// error metrics and log say so.
+				_ = rc.add(ctx, key, s.row, s.n)
+			}()
+		}
+		wg.Wait()
+		cancel()
+	}
+}
+
+// Close writes what the background writer holds and stops it; later
+// evaluations are written on the caller's path.
+func (rc *Recorder) Close() error {
+	rc.mu.Lock()
+	if rc.closed || rc.queue == nil {
+		rc.closed = true
+		rc.mu.Unlock()
+		return nil
+	}
+	rc.closed = true
+	close(rc.queue)
+	done := rc.done
+	rc.mu.Unlock()
+	<-done
+	return nil
 }
 
 func ipString(ev authresult.DMARCEvaluation) string {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/mail"
@@ -14,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -223,5 +225,70 @@ func TestSend(t *testing.T) {
 	left, _ := load(context.Background(), st)
 	if len(left) != 1 || left[0].begin != day0.Add(24*time.Hour) {
 		t.Errorf("rows left after sending: %+v", left)
+	}
+}
+
+// TestAsyncRecorder: the daemon's recorder writes in the background; after
+// Close the store holds exactly what a synchronous recorder would, even with
+// many evaluations of the same rows recorded at once, and evaluations after
+// Close are written at once.
+func TestAsyncRecorder(t *testing.T) {
+	ctx := context.Background()
+	counts := func(st store.Store) map[string]int64 {
+		rows, err := load(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for _, r := range rows {
+			out[r.key] = r.row.Count
+		}
+		return out
+	}
+	evs := []authresult.DMARCEvaluation{
+		ev(day0.Add(1*time.Hour), "192.0.2.1", "a.example", true, "none"),
+		ev(day0.Add(3*time.Hour), "198.51.100.9", "a.example", false, "reject"),
+		ev(day0.Add(5*time.Hour), "192.0.2.1", "b.example", true, "none"),
+	}
+	const each = 200
+	syncStore, asyncStore := openStore(t), openStore(t)
+	sr := &Recorder{Store: syncStore, Interval: 24 * time.Hour, TTL: 7 * 24 * time.Hour}
+	ar := &Recorder{Store: asyncStore, Interval: 24 * time.Hour, TTL: 7 * 24 * time.Hour, Async: true}
+	var wg sync.WaitGroup
+	for _, e := range evs {
+		for range each {
+			if err := sr.Record(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wg.Add(4)
+		for range 4 {
+			go func() {
+				defer wg.Done()
+				for range each / 4 {
+					if err := ar.Record(ctx, e); err != nil {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if err := ar.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want, got := counts(syncStore), counts(asyncStore)
+	if len(want) != 3 || !maps.Equal(want, got) {
+		t.Fatalf("rows after Close: %v, want %v", got, want)
+	}
+	if err := ar.Record(ctx, evs[0]); err != nil {
+		t.Fatal(err)
+	}
+	sum := int64(0)
+	for _, n := range counts(asyncStore) {
+		sum += n
+	}
+	if sum != 3*each+1 {
+		t.Fatalf("after Close a record is written at once: %d evaluations stored, want %d", sum, 3*each+1)
 	}
 }

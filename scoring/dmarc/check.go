@@ -135,6 +135,15 @@ func New(cfg Config) *Check {
 }
 
 // Name implements scoring.Check.
+// Close implements scoring.Closer: a recorder that writes in the
+// background (dmarcreport.Recorder with Async) writes what it holds.
+func (c *Check) Close() error {
+	if cl, ok := c.cfg.Recorder.(interface{ Close() error }); ok {
+		return cl.Close()
+	}
+	return nil
+}
+
 func (c *Check) Name() string { return "dmarc" }
 
 // Stage implements scoring.Check.
