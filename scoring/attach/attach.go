@@ -195,8 +195,14 @@ func (c *Check) Run(_ context.Context, tx *scoring.Transaction, r *scoring.Resul
 	p := mime.Get(tx)
 	var files []File
 	for _, pt := range p.Parts {
-		// Text bodies are not attachments; a named part always is.
+		// Text bodies are not attachments; a named part always is. A text
+		// part that is a binary executable all the same (an ELF labelled
+		// text/plain, no name) is inspected as one; a text starting with
+		// "#!" is left alone (a pasted script is ordinary mail).
 		if !pt.IsAttachment && pt.Filename == "" {
+			if k := Detect(pt.Head); k != "" && k != KindScript {
+				files = append(files, File{Data: pt.Data, Truncated: pt.Truncated})
+			}
 			continue
 		}
 		files = append(files, File{Name: pt.Filename, Data: pt.Data, Truncated: pt.Truncated})

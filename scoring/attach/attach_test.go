@@ -274,6 +274,13 @@ func manyParts(n int) []string {
 	return out
 }
 
+// bodyPart is an unnamed inline part (no filename, no attachment
+// disposition), base64-encoded.
+func bodyPart(ctype string, data []byte) string {
+	return "Content-Type: " + ctype + "\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		base64.StdEncoding.EncodeToString(data) + "\r\n"
+}
+
 func attachment(name, ctype string, data []byte) string {
 	enc := base64.StdEncoding.EncodeToString(data)
 	var lines []string
@@ -303,6 +310,9 @@ func TestEngine(t *testing.T) {
 		{"in zip", mail(attachment("docs.zip", "application/zip", mkzip(t, member{"doc.pdf.lnk", []byte("x"), false}))), true, scoring.Reject, `"docs.zip/doc.pdf.lnk"`, SymArchiveBlocked},
 		{"past the MIME part limit", mail(manyParts(520)...), true, scoring.Accept, "", SymUninspected},
 		{"score mode", mail(attachment("setup.exe", "application/octet-stream", []byte("x"))), false, scoring.Tag, "", SymBlockedExt},
+		{"executable as an unnamed part", mail(bodyPart("application/octet-stream", pe())), true, scoring.Reject, `"part1"`, SymExecutable},
+		{"ELF as unnamed text/plain", mail(bodyPart("text/plain", elf(t))), true, scoring.Reject, `"part1"`, SymExecutable},
+		{"a pasted script in the body is mail", mail(bodyPart("text/plain", []byte("#!/bin/sh\necho hello\n"))), true, scoring.Accept, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
