@@ -21,11 +21,22 @@ func withBayes(cfg *config.Config, deps Deps, log hclog.Logger, checks []scoring
 	if !cfg.Bayes.Enabled || deps.Store == nil {
 		return checks
 	}
-	bc := bayes.New(BayesConfig(cfg), bayes.NewDB(deps.Store), log.Named("bayes"))
+	db := bayes.NewDB(deps.Store)
+	// Token counts read in the last seconds are reused (common words recur
+	// in every message); what this DB autolearns is dropped from it at once,
+	// what the watcher or `mailwarden learn` learns shows within the TTL.
+	db.EnableCache(bayesCacheTTL, bayesCacheTokens)
+	bc := bayes.New(BayesConfig(cfg), db, log.Named("bayes"))
 	checks = append(checks, bc)
 	bc.SetChecks(checks)
 	return checks
 }
+
+// The classifier's token cache: about 10 MB at most.
+const (
+	bayesCacheTTL    = 10 * time.Second
+	bayesCacheTokens = 200000
+)
 
 // BayesConfig maps the [bayes] section to the check's configuration.
 func BayesConfig(cfg *config.Config) bayes.Config {

@@ -180,8 +180,9 @@ func unpack(v int64) (Counts, int64) {
 // bbolt or Redis). It is safe for concurrent use, and several processes may
 // learn into one store at once.
 type DB struct {
-	s   store.Store
-	now func() time.Time
+	s     store.Store
+	now   func() time.Time
+	cache *tokenCache // nil unless EnableCache
 }
 
 // NewDB returns the Bayes database kept in s.
@@ -220,18 +221,34 @@ func (db *DB) Totals(ctx context.Context) (nspam, nham uint64, err error) {
 
 // Lookup returns the counts of the tokens and the totals, in one read.
 func (db *DB) Lookup(ctx context.Context, hashes []uint64) ([]Counts, uint64, uint64, error) {
-	keys := make([]string, 0, len(hashes)+2)
+	out := make([]Counts, len(hashes))
+	// The totals are read every time; the tokens the cache holds are not.
+	need := make([]int, 0, len(hashes))
+	now := db.now().UnixNano()
+	if db.cache != nil {
+		need = db.cache.get(hashes, out, now)
+	} else {
+		for i := range hashes {
+			need = append(need, i)
+		}
+	}
+	keys := make([]string, 0, len(need)+2)
 	keys = append(keys, keyNSpam, keyNHam)
-	for _, h := range hashes {
-		keys = append(keys, tokKey(h))
+	for _, i := range need {
+		keys = append(keys, tokKey(hashes[i]))
 	}
 	v, err := db.getInts(ctx, keys)
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	out := make([]Counts, len(hashes))
-	for i := range hashes {
-		out[i], _ = unpack(v[i+2])
+	read := make([]uint64, len(need))
+	counts := make([]Counts, len(need))
+	for j, i := range need {
+		out[i], _ = unpack(v[j+2])
+		read[j], counts[j] = hashes[i], out[i]
+	}
+	if db.cache != nil {
+		db.cache.put(read, counts, now)
 	}
 	return out, uint64(max(v[0], 0)), uint64(max(v[1], 0)), nil
 }
@@ -320,6 +337,13 @@ type plan struct {
 // call after a crash changes nothing that was already done. Items naming the
 // same message: the last one wins.
 func (db *DB) Learn(ctx context.Context, items []Item) ([]Outcome, error) {
+	if db.cache != nil {
+		defer func() {
+			for _, it := range items {
+				db.cache.drop(it.Hashes)
+			}
+		}()
+	}
 	out := make([]Outcome, len(items))
 	last := make(map[MsgID]int, len(items))
 	for i, it := range items {
@@ -560,6 +584,9 @@ func (db *DB) deleteKeys(ctx context.Context, keys []string) error {
 // counts all went to zero. It returns how many keys it deleted. The totals
 // stay: they count messages, as SpamAssassin's do after its expiry.
 func (db *DB) Expire(ctx context.Context, maxAge time.Duration) (int, error) {
+	if db.cache != nil {
+		defer db.cache.drop(nil)
+	}
 	cutoff := dayOf(db.now().Add(-maxAge))
 	var dead []string
 	err := db.s.Scan(ctx, keyTok, func(key string, val []byte) error {
@@ -582,6 +609,9 @@ func (db *DB) Expire(ctx context.Context, maxAge time.Duration) (int, error) {
 
 // Reset deletes everything Bayes keeps: tokens, totals and seen records.
 func (db *DB) Reset(ctx context.Context) error {
+	if db.cache != nil {
+		defer db.cache.drop(nil)
+	}
 	var keys []string
 	if err := db.s.Scan(ctx, keyPrefix, func(key string, _ []byte) error {
 		keys = append(keys, key)

@@ -188,3 +188,49 @@ func TestLargeMessageFitsOneCall(t *testing.T) {
 		}
 	})
 }
+
+// TestLookupCache: with the cache on, a lookup answers from memory what it
+// read within the TTL (a change by another DB shows only after it), and this
+// DB's own learning shows at once.
+func TestLookupCache(t *testing.T) {
+	s := storetest.Bolt(t)
+	clock := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	cached, other := NewDB(s), NewDB(s)
+	cached.now = func() time.Time { return clock }
+	cached.EnableCache(10*time.Second, 1000)
+	ctx := context.Background()
+	h := Hashes([]string{"viagra"})
+	look := func() Counts {
+		t.Helper()
+		c, _, _, err := cached.Lookup(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c[0]
+	}
+	if c := look(); c != (Counts{}) {
+		t.Fatalf("empty store: %+v", c)
+	}
+	if _, err := other.Learn(ctx, []Item{{ID: "m1", Class: Spam, Hashes: h}}); err != nil {
+		t.Fatal(err)
+	}
+	if c := look(); c.Spam != 0 {
+		t.Fatalf("another DB's learning showed before the TTL: %+v", c)
+	}
+	clock = clock.Add(11 * time.Second)
+	if c := look(); c.Spam != 1 {
+		t.Fatalf("after the TTL: %+v, want 1 spam", c)
+	}
+	if _, err := cached.Learn(ctx, []Item{{ID: "m2", Class: Spam, Hashes: h}}); err != nil {
+		t.Fatal(err)
+	}
+	if c := look(); c.Spam != 2 {
+		t.Fatalf("own learning not seen at once: %+v, want 2 spam", c)
+	}
+	if err := cached.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c := look(); c != (Counts{}) {
+		t.Fatalf("after Reset: %+v", c)
+	}
+}
