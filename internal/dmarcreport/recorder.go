@@ -43,6 +43,7 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/authresult"
 	"github.com/mailwarden/mailwarden/internal/store"
+	"github.com/mailwarden/mailwarden/internal/writebehind"
 )
 
 // keyPrefix starts every stored row: "dmarc:rec:<begin>:<domain>:<group>".
@@ -89,10 +90,8 @@ type Recorder struct {
 	// daily statistics do.
 	Async bool
 
-	mu     sync.Mutex
-	queue  chan pendingRow
-	done   chan struct{}
-	closed bool
+	once    sync.Once
+	pending *writebehind.Queue[pendingRow]
 }
 
 // pendingRow is one evaluation waiting for the background writer.
@@ -104,9 +103,15 @@ type pendingRow struct {
 // Background writer limits: past the queue an evaluation is written on the
 // caller's path instead (none is dropped).
 const (
-	writeQueue    = 10000
-	writeBatchMax = 1024
+	pendingQueueSize = 10000
+	pendingBatchMax  = 1024
 )
+
+// queue returns the background writer, made at first use.
+func (rc *Recorder) queue() *writebehind.Queue[pendingRow] {
+	rc.once.Do(func() { rc.pending = writebehind.New(pendingQueueSize, pendingBatchMax, rc.writeBatch) })
+	return rc.pending
+}
 
 // Bucket returns the start of the interval t falls in (UTC; 24h intervals
 // start at midnight UTC).
@@ -130,7 +135,7 @@ func (rc *Recorder) Record(ctx context.Context, ev authresult.DMARCEvaluation) e
 	}
 	begin := Bucket(ev.Time, rc.Interval)
 	key := keyPrefix + strconv.FormatInt(begin.Unix(), 10) + ":" + domain + ":" + groupKey(row)
-	if rc.Async && rc.enqueue(pendingRow{key: key, row: row}) {
+	if rc.Async && rc.queue().Offer(pendingRow{key: key, row: row}) {
 		return nil
 	}
 	return rc.add(ctx, key, row, 1)
@@ -152,87 +157,40 @@ func (rc *Recorder) add(ctx context.Context, key string, row Row, n int64) error
 	})
 }
 
-// enqueue hands an evaluation to the background writer; false when it
-// cannot take it (closed, or the queue is full).
-func (rc *Recorder) enqueue(p pendingRow) bool {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if rc.closed {
-		return false
+// writeBatch adds up the evaluations of each row and writes each row once,
+// the rows concurrently (bbolt folds them into one commit).
+func (rc *Recorder) writeBatch(batch []pendingRow) {
+	type sum struct {
+		row Row
+		n   int64
 	}
-	if rc.queue == nil {
-		rc.queue = make(chan pendingRow, writeQueue)
-		rc.done = make(chan struct{})
-		go rc.writeLoop()
+	rows := make(map[string]*sum, len(batch))
+	for _, p := range batch {
+		if s := rows[p.key]; s != nil {
+			s.n++
+		} else {
+			rows[p.key] = &sum{p.row, 1}
+		}
 	}
-	select {
-	case rc.queue <- p:
-		return true
-	default:
-		return false
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for key, s := range rows {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// A failed write loses these counts; the store's error
+			// metric counts it.
+			_ = rc.add(ctx, key, s.row, s.n)
+		}()
 	}
-}
-
-// writeLoop writes queued evaluations until the queue is closed: it waits
-// for one, takes whatever else is queued (no timer), and writes each row's
-// sum once, the rows concurrently (bbolt folds them into one commit).
-func (rc *Recorder) writeLoop() {
-	defer close(rc.done)
-	for {
-		p, ok := <-rc.queue
-		if !ok {
-			return
-		}
-		type sum struct {
-			row Row
-			n   int64
-		}
-		rows := map[string]*sum{p.key: {p.row, 1}}
-		for taken := 1; taken < writeBatchMax; taken++ {
-			var more bool
-			select {
-			case p, more = <-rc.queue:
-			default:
-			}
-			if !more {
-				break
-			}
-			if s := rows[p.key]; s != nil {
-				s.n++
-			} else {
-				rows[p.key] = &sum{p.row, 1}
-			}
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		var wg sync.WaitGroup
-		for key, s := range rows {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				// A failed write loses these counts; the store's own
-				// error metrics and log say so.
-				_ = rc.add(ctx, key, s.row, s.n)
-			}()
-		}
-		wg.Wait()
-		cancel()
-	}
+	wg.Wait()
 }
 
 // Close writes what the background writer holds and stops it; later
 // evaluations are written on the caller's path.
 func (rc *Recorder) Close() error {
-	rc.mu.Lock()
-	if rc.closed || rc.queue == nil {
-		rc.closed = true
-		rc.mu.Unlock()
-		return nil
-	}
-	rc.closed = true
-	close(rc.queue)
-	done := rc.done
-	rc.mu.Unlock()
-	<-done
+	rc.queue().Close()
 	return nil
 }
 

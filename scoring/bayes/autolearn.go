@@ -140,91 +140,44 @@ func (c *Check) Observe(ctx context.Context, tx *scoring.Transaction, v *scoring
 }
 
 // Asynchronous autolearn limits: the queue bounds memory when the store is
-// slow (items past it are dropped: autolearning is best effort), a batch is
-// written at most every autoLearnBatchDelay.
+// slow (items past it are dropped: autolearning is best effort); one batch
+// learns at most autoLearnBatch messages.
 const (
-	autoLearnQueue      = 1000
-	autoLearnBatch      = 100
-	autoLearnBatchDelay = 500 * time.Millisecond
+	autoLearnQueue = 1000
+	autoLearnBatch = 100
 )
 
 func (c *Check) enqueue(it Item, qid string) {
-	c.alMu.Lock()
-	defer c.alMu.Unlock()
-	if c.alClosed {
-		return
-	}
-	if c.alQueue == nil {
-		c.alQueue = make(chan Item, autoLearnQueue)
-		c.alDone = make(chan struct{})
-		go c.autoLearnLoop()
-	}
-	select {
-	case c.alQueue <- it:
-	default:
-		c.log.Warn("autolearn queue full; message not learned", "qid", qid)
+	if !c.autoLearnQ.Offer(it) {
+		c.log.Warn("autolearn queue full or closed; message not learned", "qid", qid)
 	}
 }
 
-// autoLearnLoop learns queued items in batches until the queue is closed.
-func (c *Check) autoLearnLoop() {
-	defer close(c.alDone)
-	var batch []Item
-	timer := time.NewTimer(autoLearnBatchDelay)
-	defer timer.Stop()
-	flush := func() {
-		if len(batch) == 0 {
-			return
+// learnBatch is the background autolearner's write (internal/writebehind):
+// it learns what was queued since the last batch.
+func (c *Check) learnBatch(batch []Item) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Learn skips messages already learned as that class; an autolearned
+	// message never overrides what a user taught.
+	var fresh []Item
+	for _, it := range batch {
+		if prev, err := c.db.Class(ctx, it.ID); err == nil && prev == Forget {
+			fresh = append(fresh, it)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		// Learn skips messages already learned as that class; an
-		// autolearned message never overrides what a user taught.
-		var fresh []Item
-		for _, it := range batch {
-			if prev, err := c.db.Class(ctx, it.ID); err == nil && prev == Forget {
-				fresh = append(fresh, it)
-			}
-		}
-		if len(fresh) > 0 {
-			if _, err := c.db.Learn(ctx, fresh); err != nil {
-				c.log.Warn("autolearn: store", "messages", len(fresh), "error", err)
-			} else {
-				c.log.Debug("autolearn batch", "messages", len(fresh))
-			}
-		}
-		batch = batch[:0]
 	}
-	for {
-		select {
-		case it, ok := <-c.alQueue:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, it)
-			if len(batch) >= autoLearnBatch {
-				flush()
-			}
-		case <-timer.C:
-			flush()
-			timer.Reset(autoLearnBatchDelay)
-		}
+	if len(fresh) == 0 {
+		return
+	}
+	if _, err := c.db.Learn(ctx, fresh); err != nil {
+		c.log.Warn("autolearn: store", "messages", len(fresh), "error", err)
+	} else {
+		c.log.Debug("autolearn batch", "messages", len(fresh))
 	}
 }
 
 // Close stops the background autolearner after writing what it holds.
 func (c *Check) Close() error {
-	c.alMu.Lock()
-	if c.alClosed || c.alQueue == nil {
-		c.alClosed = true
-		c.alMu.Unlock()
-		return nil
-	}
-	c.alClosed = true
-	close(c.alQueue)
-	done := c.alDone
-	c.alMu.Unlock()
-	<-done
+	c.autoLearnQ.Close()
 	return nil
 }

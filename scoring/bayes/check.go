@@ -3,11 +3,11 @@ package bayes
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/mailwarden/mailwarden/internal/writebehind"
 	"github.com/mailwarden/mailwarden/scoring"
 )
 
@@ -122,10 +122,7 @@ type Check struct {
 	checks map[string]scoring.Check // for autolearn: symbol → header or body
 
 	// asynchronous autolearn (Config.AsyncAutoLearn)
-	alMu     sync.Mutex
-	alQueue  chan Item
-	alDone   chan struct{}
-	alClosed bool
+	autoLearnQ *writebehind.Queue[Item]
 }
 
 var _ scoring.Check = (*Check)(nil)
@@ -138,7 +135,9 @@ func New(cfg Config, db *DB, log hclog.Logger) *Check {
 	if cfg.Params == (Params{}) {
 		cfg.Params = DefaultParams
 	}
-	return &Check{cfg: cfg, db: db, log: log}
+	c := &Check{cfg: cfg, db: db, log: log}
+	c.autoLearnQ = writebehind.New(autoLearnQueue, autoLearnBatch, c.learnBatch)
+	return c
 }
 
 // Name implements scoring.Check.

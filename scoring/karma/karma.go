@@ -48,6 +48,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mailwarden/mailwarden/internal/store"
+	"github.com/mailwarden/mailwarden/internal/writebehind"
 	"github.com/mailwarden/mailwarden/scoring"
 )
 
@@ -94,11 +95,8 @@ type Record struct {
 type Check struct {
 	cfg Config
 
-	// background writer of nice judgements (Config.AsyncNice)
-	mu     sync.Mutex
-	queue  chan niceUpdate
-	done   chan struct{}
-	closed bool
+	// nice is the background writer of nice judgements (Config.AsyncNice).
+	nice *writebehind.Queue[niceUpdate]
 }
 
 // niceUpdate is a nice judgement waiting for the background writer.
@@ -123,7 +121,9 @@ func New(cfg Config) *Check {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
-	return &Check{cfg: cfg}
+	c := &Check{cfg: cfg}
+	c.nice = writebehind.New(niceQueueSize, niceBatchMax, c.writeBatch)
+	return c
 }
 
 func (c *Check) Name() string                       { return "karma" }
@@ -229,7 +229,7 @@ func (c *Check) Observe(ctx context.Context, tx *scoring.Transaction, v *scoring
 		return
 	}
 	now := c.cfg.Now()
-	if j > 0 && c.cfg.AsyncNice && c.enqueue(niceUpdate{addr: a, at: now}) {
+	if j > 0 && c.cfg.AsyncNice && c.nice.Offer(niceUpdate{addr: a, at: now}) {
 		return
 	}
 	c.record(ctx, a, j, now, tx.QueueID)
@@ -272,62 +272,13 @@ func (c *Check) record(ctx context.Context, a netip.Addr, j int, now time.Time, 
 
 // Background writer limits: the queue bounds memory while the store is slow
 // (a judgement past it is written on the reply path instead, so none is
-// lost); one pass writes at most writeBatch judgements, one update per
+// lost); one pass writes at most niceBatchMax judgements, one update per
 // client, concurrently, so that the embedded store commits them in one
 // transaction.
 const (
-	writeQueue = 10000
-	writeBatch = 1024
+	niceQueueSize = 10000
+	niceBatchMax  = 1024
 )
-
-// enqueue hands a nice judgement to the background writer; false when it
-// cannot take it (closed, or the queue is full).
-func (c *Check) enqueue(u niceUpdate) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return false
-	}
-	if c.queue == nil {
-		c.queue = make(chan niceUpdate, writeQueue)
-		c.done = make(chan struct{})
-		go c.writeLoop()
-	}
-	select {
-	case c.queue <- u:
-		return true
-	default:
-		return false
-	}
-}
-
-// writeLoop writes queued judgements until the queue is closed: it waits for
-// one, takes whatever else is queued (group commit: no timer), and writes
-// them all before looking again.
-func (c *Check) writeLoop() {
-	defer close(c.done)
-	batch := make([]niceUpdate, 0, writeBatch)
-	for {
-		u, ok := <-c.queue
-		if !ok {
-			return
-		}
-		batch = append(batch[:0], u)
-	fill:
-		for len(batch) < writeBatch {
-			select {
-			case u, ok := <-c.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, u)
-			default:
-				break fill
-			}
-		}
-		c.writeBatch(batch)
-	}
-}
 
 // writeBatch writes judgements: one store update per client, adding all of
 // its nice messages at once (one busy relay can send most of the mail), and
@@ -366,17 +317,7 @@ func (c *Check) writeBatch(batch []niceUpdate) {
 // Close implements scoring.Closer: it writes what the background writer
 // holds and stops it. Later judgements are written on the reply path.
 func (c *Check) Close() error {
-	c.mu.Lock()
-	if c.closed || c.queue == nil {
-		c.closed = true
-		c.mu.Unlock()
-		return nil
-	}
-	c.closed = true
-	close(c.queue)
-	done := c.done
-	c.mu.Unlock()
-	<-done
+	c.nice.Close()
 	return nil
 }
 
