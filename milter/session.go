@@ -66,7 +66,7 @@ func (s *session) NewConnection(m gomilter.Modifier) error {
 
 func (s *session) Connect(host string, family string, port uint16, addr string, m gomilter.Modifier) (*gomilter.Response, error) {
 	return s.guard("connect", func() (*gomilter.Response, error) {
-		tx := &scoring.Transaction{Front: "milter", Macros: map[string]string{}}
+		tx := &scoring.Transaction{Front: scoring.FrontMilter, Macros: map[string]string{}}
 		if a, err := netip.ParseAddr(addr); err == nil {
 			tx.Client.Addr = a.Unmap()
 		} else if a, err := netip.ParseAddr(m.Get(gomilter.MacroClientAddr)); err == nil {
@@ -100,7 +100,7 @@ func (s *session) Helo(name string, m gomilter.Modifier) (*gomilter.Response, er
 
 func (s *session) ensureConn() {
 	if s.conn == nil {
-		s.conn = &scoring.Transaction{Front: "milter", Macros: map[string]string{}}
+		s.conn = &scoring.Transaction{Front: scoring.FrontMilter, Macros: map[string]string{}}
 	}
 }
 

@@ -328,7 +328,7 @@ func newTransaction(req *Request, now time.Time) *scoring.Transaction {
 	tx := &scoring.Transaction{
 		ID:       req.Get("instance"),
 		QueueID:  req.Get("queue_id"),
-		Front:    "policy",
+		Front:    scoring.FrontPolicy,
 		Client:   cl,
 		MailFrom: req.Get("sender"),
 		Macros:   map[string]string{},

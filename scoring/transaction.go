@@ -20,12 +20,19 @@ type Client struct {
 	DaemonAddr string // the MTA's listening address
 }
 
+// Front-ends, as Transaction.Front names them.
+const (
+	FrontMilter = "milter" // milter/ (Postfix smtpd_milters, Sendmail)
+	FrontPolicy = "policy" // policy/ (Postfix check_policy_service)
+	FrontCheck  = "check"  // mailwarden check (offline)
+)
+
 // Transaction is one message attempt as a front-end sees it. Front-ends fill
 // the fields; checks read them and write only through Result and Values.
 type Transaction struct {
 	ID      string // mailwarden's id, known before the queue id
 	QueueID string // MTA queue id (Postfix: from DATA on)
-	Front   string // "milter", "policy" or "check"
+	Front   string // FrontMilter, FrontPolicy or FrontCheck
 	Client  Client
 	Profile Profile
 	// NonSMTP marks mail submitted locally through sendmail(1) (Postfix

@@ -19,7 +19,7 @@ type Envelope struct {
 // see it, and returns the transaction, the verdict and the modifications.
 // Recipients refused at RCPT are dropped, as the MTA would.
 func Judge(ctx context.Context, e *scoring.Engine, env Envelope, msg *message.Message) (*scoring.Transaction, *scoring.Verdict, *scoring.Changes) {
-	tx := &scoring.Transaction{Front: "check", Client: env.Client, MailFrom: env.MailFrom, Start: time.Now(), Macros: map[string]string{}}
+	tx := &scoring.Transaction{Front: scoring.FrontCheck, Client: env.Client, MailFrom: env.MailFrom, Start: time.Now(), Macros: map[string]string{}}
 	e.Classify(tx)
 	stop := func() bool { f := tx.Forced(); return f != nil && f.Action >= scoring.Tempfail }
 	for _, st := range []scoring.Stage{scoring.StageConnect, scoring.StageHelo, scoring.StageMail} {

@@ -209,7 +209,7 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 	}
 	now := c.cfg.Now()
 	key := recipientKey(acct, tx)
-	if tx.Front == "milter" && c.takePolicyCount(key, now) {
+	if tx.Front == scoring.FrontMilter && c.takePolicyCount(key, now) {
 		// Counted (and checked against the limits) by the policy server
 		// for this very recipient; so was the message, at its first one.
 		tx.SetValue(countedKey, true)
@@ -264,7 +264,7 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 		if !counted {
 			tx.SetValue(countedKey, true)
 		}
-		if tx.Front == "policy" {
+		if tx.Front == scoring.FrontPolicy {
 			c.notePolicyCount(key, now)
 		}
 		return nil

@@ -122,9 +122,9 @@ func TestPolicyThenMilter(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
 	e := newEngine(t, s, clk, 3, 0)
 	both := func(from string, rcpts ...string) (policy, milter int) {
-		ptx := &scoring.Transaction{Front: "policy", Client: scoring.Client{Addr: netip.MustParseAddr("10.0.0.5"), AuthUser: "alice"},
+		ptx := &scoring.Transaction{Front: scoring.FrontPolicy, Client: scoring.Client{Addr: netip.MustParseAddr("10.0.0.5"), AuthUser: "alice"},
 			Profile: scoring.ProfileAuthenticated, MailFrom: from}
-		mtx := &scoring.Transaction{Front: "milter", Client: ptx.Client, Profile: ptx.Profile, MailFrom: from}
+		mtx := &scoring.Transaction{Front: scoring.FrontMilter, Client: ptx.Client, Profile: ptx.Profile, MailFrom: from}
 		for _, r := range rcpts {
 			ptx.Rcpt = r
 			if o := e.RunStage(context.Background(), scoring.StageRcpt, ptx); o.Forced != nil {
@@ -149,7 +149,7 @@ func TestPolicyThenMilter(t *testing.T) {
 	// Milter only (no policy service for this client): counted there.
 	e2 := newEngine(t, storetest.Bolt(t), clk, 1, 0)
 	mtx := func() *scoring.Transaction {
-		return &scoring.Transaction{Front: "milter", Client: scoring.Client{Addr: netip.MustParseAddr("10.0.0.5"), AuthUser: "bob"},
+		return &scoring.Transaction{Front: scoring.FrontMilter, Client: scoring.Client{Addr: netip.MustParseAddr("10.0.0.5"), AuthUser: "bob"},
 			Profile: scoring.ProfileAuthenticated, MailFrom: "bob@example.com", Rcpt: "x@example.org"}
 	}
 	if o := e2.RunStage(context.Background(), scoring.StageRcpt, mtx()); o.Forced != nil {
