@@ -74,7 +74,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	deps := app.Deps{}
 	if *noDNS {
 		for _, p := range []*config.ProfileOverride{&cfg.Profiles.Local, &cfg.Profiles.Authenticated, &cfg.Profiles.Remote} {
-			p.Disable = append(p.Disable, dnsChecks...)
+			p.Disable = append(p.Disable, app.DNSCheckNames...)
 		}
 	} else if res, err := app.NewResolver(cfg, nil); err == nil {
 		deps.Resolver = res
@@ -187,7 +187,3 @@ func opName(op scoring.HeaderOp) string {
 	}
 	return "add"
 }
-
-// dnsChecks are the checks --no-dns leaves out: those that cannot work
-// without resolving.
-var dnsChecks = []string{"dnsbl", "rhsbl", "uribl", "resolvable_fromhost", "spf", "dkim", "dmarc"}

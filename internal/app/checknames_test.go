@@ -73,6 +73,12 @@ func TestCheckNamesCoverWiring(t *testing.T) {
 		}
 	}
 
+	for _, n := range DNSCheckNames {
+		if !slices.Contains(CheckNames, n) {
+			t.Errorf("DNSCheckNames has %q, which is not in CheckNames", n)
+		}
+	}
+
 	quoted := make([]string, len(CheckNames))
 	for i, n := range CheckNames {
 		quoted[i] = fmt.Sprintf("%q", n)

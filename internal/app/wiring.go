@@ -205,3 +205,8 @@ var CheckNames = []string{
 	"virus", "attachments", "gtube", "rules", "bayes", "spamd",
 	"rate_limit", "greylist", // state, last at RCPT
 }
+
+// DNSCheckNames are the checks of CheckNames that cannot work without
+// resolving (`mailwarden check --no-dns` leaves them out). The HELO check is
+// not among them: its lenient policy needs no DNS.
+var DNSCheckNames = []string{"dnsbl", "rhsbl", "uribl", "resolvable_fromhost", "spf", "dkim", "dmarc"}
