@@ -72,6 +72,7 @@ type Check struct {
 	// RCPT), and it must count once.
 	mu            sync.Mutex
 	policyCounted map[string]*handoff
+	lastPrune     time.Time
 }
 
 // handoff is how many times the policy front-end counted one recipient
@@ -81,12 +82,16 @@ type handoff struct {
 	last time.Time
 }
 
-// Handoff bounds: a recipient the milter never asks about (Postfix rejected
-// it later, or no milter is configured) is forgotten after handoffTTL; the
-// map never holds more than handoffMax entries.
+// Handoff bounds: Postfix asks the milter about a recipient right after the
+// policy service (the same RCPT command), so an entry is needed for
+// milliseconds; one the milter never asks about (Postfix refused the
+// recipient later, or no milter is configured) is forgotten after
+// handoffTTL, in a sweep at most every handoffPrune; the map never holds
+// more than handoffMax entries.
 const (
-	handoffTTL = 30 * time.Minute
-	handoffMax = 100000
+	handoffTTL   = 2 * time.Minute
+	handoffPrune = 10 * time.Second
+	handoffMax   = 50000
 )
 
 // recipientKey identifies one recipient event across the two front-ends.
@@ -101,15 +106,20 @@ func (c *Check) notePolicyCount(key string, now time.Time) {
 	if c.policyCounted == nil {
 		c.policyCounted = make(map[string]*handoff)
 	}
-	if len(c.policyCounted) >= handoffMax {
+	// Forget what no milter asked about (Postfix refused the recipient
+	// after the policy service, or only the policy service is used); at
+	// most once per handoffPrune, so that a full map costs no scan per
+	// recipient.
+	if now.Sub(c.lastPrune) > handoffPrune {
+		c.lastPrune = now
 		for k, h := range c.policyCounted {
 			if now.Sub(h.last) > handoffTTL {
 				delete(c.policyCounted, k)
 			}
 		}
-		if len(c.policyCounted) >= handoffMax {
-			return // no room: the milter counts this one again (over- rather than under-counting)
-		}
+	}
+	if len(c.policyCounted) >= handoffMax {
+		return // no room: the milter counts this one again (over- rather than under-counting)
 	}
 	h := c.policyCounted[key]
 	if h == nil {

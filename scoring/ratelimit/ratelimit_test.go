@@ -159,3 +159,24 @@ func TestPolicyThenMilter(t *testing.T) {
 		t.Fatal("second milter-only message not deferred at 1/hour")
 	}
 }
+
+// TestHandoffForgets: recipients only the policy server saw (no milter, or
+// Postfix refused them afterwards) are forgotten after the TTL, so the map
+// stays small on a policy-only server, and a stale entry is not taken.
+func TestHandoffForgets(t *testing.T) {
+	c := New(Config{})
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 1000 {
+		c.notePolicyCount(fmt.Sprint("k", i), t0)
+	}
+	if c.takePolicyCount("k1", t0.Add(handoffTTL+time.Second)) {
+		t.Fatal("a stale hand-off was taken")
+	}
+	c.notePolicyCount("new", t0.Add(handoffTTL+handoffPrune+time.Second))
+	if n := len(c.policyCounted); n != 1 {
+		t.Fatalf("%d entries after the sweep, want 1", n)
+	}
+	if !c.takePolicyCount("new", t0.Add(handoffTTL+handoffPrune+2*time.Second)) {
+		t.Fatal("a fresh hand-off was not taken")
+	}
+}
