@@ -1,19 +1,24 @@
 // Package writebehind takes store writes off the SMTP reply path: a caller
-// offers an item and goes on; one goroutine takes whatever is queued (no
-// timer: an item waits for at most the write before it) and hands the batch
+// offers an item and goes on; one goroutine takes whatever is queued (by
+// default no timer: an item waits for at most the write before it; see
+// Linger) and hands the batch
 // to a write function, which can fold it (one store update per key) and
 // write the keys concurrently so that the embedded store commits them
 // together. Close writes what is queued and stops. karma's nice judgements
 // the DMARC report rows and Bayes autolearn use it.
 package writebehind
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // Queue is a write-behind queue of items of type T. The zero value is not
 // usable; use New. A Queue is safe for concurrent use.
 type Queue[T any] struct {
 	size, max int
 	write     func([]T)
+	linger    time.Duration
 
 	mu     sync.Mutex
 	ch     chan T
@@ -25,6 +30,15 @@ type Queue[T any] struct {
 // at a time. The writer goroutine starts with the first Offer.
 func New[T any](size, max int, write func(batch []T)) *Queue[T] {
 	return &Queue[T]{size: size, max: max, write: write}
+}
+
+// Linger makes the writer wait up to d after the first item of a batch for
+// more (until max), for writes whose cost hardly grows with the batch (a
+// Bayes learn commits hundreds of token pages either way). Call it before
+// the first Offer.
+func (q *Queue[T]) Linger(d time.Duration) *Queue[T] {
+	q.linger = d
+	return q
 }
 
 // Offer queues an item; false when the queue cannot take it (closed, or
@@ -60,17 +74,38 @@ func (q *Queue[T]) loop() {
 			return
 		}
 		batch = append(batch[:0], it)
+		var deadline <-chan time.Time
+		var timer *time.Timer
+		if q.linger > 0 {
+			timer = time.NewTimer(q.linger)
+			deadline = timer.C
+		}
 	fill:
 		for len(batch) < q.max {
+			if deadline == nil {
+				select {
+				case it, ok := <-q.ch:
+					if !ok {
+						break fill
+					}
+					batch = append(batch, it)
+				default:
+					break fill
+				}
+				continue
+			}
 			select {
 			case it, ok := <-q.ch:
 				if !ok {
 					break fill
 				}
 				batch = append(batch, it)
-			default:
+			case <-deadline:
 				break fill
 			}
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 		q.write(batch)
 	}

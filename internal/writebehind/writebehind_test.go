@@ -3,6 +3,7 @@ package writebehind
 import (
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestQueue: every offered item reaches the write function exactly once,
@@ -66,4 +67,30 @@ func TestQueue(t *testing.T) {
 	}
 	close(block)
 	full.Close()
+}
+
+// TestLinger: with Linger the writer gathers items offered within the
+// linger time into one batch; Close still writes at once.
+func TestLinger(t *testing.T) {
+	var mu sync.Mutex
+	var batches [][]int
+	q := New(100, 50, func(b []int) {
+		mu.Lock()
+		defer mu.Unlock()
+		batches = append(batches, append([]int(nil), b...))
+	}).Linger(5 * time.Second)
+	for i := range 5 {
+		q.Offer(i)
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	q.Close()
+	if d := time.Since(start); d > 4*time.Second { // not the linger time
+		t.Fatalf("Close took %v", d)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(batches) != 1 || len(batches[0]) != 5 {
+		t.Fatalf("batches %v, want one of 5", batches)
+	}
 }

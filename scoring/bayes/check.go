@@ -136,7 +136,7 @@ func New(cfg Config, db *DB, log hclog.Logger) *Check {
 		cfg.Params = DefaultParams
 	}
 	c := &Check{cfg: cfg, db: db, log: log}
-	c.autoLearnQ = writebehind.New(autoLearnQueue, autoLearnBatch, c.learnBatch)
+	c.autoLearnQ = writebehind.New(autoLearnQueue, autoLearnBatch, c.learnBatch).Linger(autoLearnLinger)
 	return c
 }
 
