@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	gomilter "github.com/d--j/go-milter"
+
 	"github.com/mailwarden/mailwarden/internal/store"
+	"github.com/mailwarden/mailwarden/internal/testenv"
 	"github.com/mailwarden/mailwarden/scoring"
 	"github.com/mailwarden/mailwarden/scoring/karma"
 )
@@ -69,5 +72,44 @@ func TestKarmaCommand(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDaemonKarmaCountsEveryMessage: a real daemon with karma on (its nice
+// judgements written behind the replies) counts every delivered message of a
+// remote client, none lost at shutdown, as `mailwarden karma` then shows.
+func TestDaemonKarmaCountsEveryMessage(t *testing.T) {
+	d := testenv.StartDaemon(t, `
+[server]
+state_dir = "{{STATE}}"
+[profiles]
+local_networks = []
+[karma]
+enabled = true
+[virus]
+enabled = false
+[spf]
+enabled = false
+[dmarc]
+enabled = false
+[envelope.resolvable_fromhost]
+enabled = false
+`)
+	const n = 40
+	hdr := [][2]string{{"From", " Alice <sender@example.com>"}, {"To", " rcpt@example.org"}, {"Subject", " hello"},
+		{"Date", " Mon, 7 Dec 2026 10:00:00 +0000"}, {"Message-ID", " <1@example.com>"}}
+	for i := range n {
+		r := testenv.MilterSend(t, d.MilterAddr, "192.0.2.77", hdr, "Lunch at noon?\r\n")
+		if r.Action.Type != gomilter.ActionAccept && r.Action.Type != gomilter.ActionContinue {
+			t.Fatalf("message %d: %+v\n%s", i, r.Action, d.Log())
+		}
+	}
+	d.Stop() // SIGTERM: the daemon drains and closes its checks before the store
+	var out, errb bytes.Buffer
+	if code := dispatch([]string{"karma", "-c", d.ConfigPath, "show", "192.0.2.77"}, &out, &errb); code != 0 {
+		t.Fatalf("karma show: exit %d: %s", code, errb.String())
+	}
+	if want := fmt.Sprintf("nice=%d naughty=0", n); !strings.Contains(out.String(), want) {
+		t.Fatalf("karma show: %q, want %q\n%s", out.String(), want, d.Log())
 	}
 }
