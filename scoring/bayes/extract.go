@@ -40,7 +40,6 @@ type Doc struct {
 	Header      []message.Field
 	Texts       []string
 	URLs        []string
-	HTMLTags    []string // distinct HTML element names seen
 	Parts       []PartInfo
 	Truncated   bool // text or parts were cut at a limit
 	Malformed   bool // the MIME structure could not be fully read
@@ -80,7 +79,6 @@ type walker struct {
 	d     *Doc
 	parts int
 	text  int
-	tags  map[string]bool
 }
 
 func (w *walker) walk(e *gomsg.Entity, depth int) {
@@ -190,12 +188,9 @@ func appendURLs(urls []string, s string) []string {
 }
 
 // htmlText turns HTML into its visible text with the tokenizer of
-// golang.org/x/net/html, collecting link targets and element names.
+// golang.org/x/net/html, collecting link targets.
 func (w *walker) htmlText(s string) string {
 	d := w.d
-	if w.tags == nil {
-		w.tags = make(map[string]bool)
-	}
 	var out bytes.Buffer
 	z := html.NewTokenizer(strings.NewReader(s))
 	skip := 0 // inside <script> or <style>
@@ -217,10 +212,6 @@ func (w *walker) htmlText(s string) string {
 					skip--
 				}
 				continue
-			}
-			if !w.tags[tag] && len(w.tags) < 64 {
-				w.tags[tag] = true
-				d.HTMLTags = append(d.HTMLTags, tag)
 			}
 			if (tag == "script" || tag == "style") && tt == html.StartTagToken {
 				skip++

@@ -35,6 +35,8 @@ func main() {
 	bigrams := flag.Bool("bigrams", false, "tokenize sparse bigrams (the [bayes] bigrams key; default off as in the config)")
 	sa := flag.Bool("sa", true, "also train and run SpamAssassin (spamd/spamc, sa-learn)")
 	tune := flag.Bool("tune", false, "train in memory and print accuracy for a grid of classifier constants, then exit")
+	grid := flag.Bool("grid", true, "with -tune: a grid of constants; false: the defaults only (seconds; the quick loop for tokenizer changes)")
+	explain := flag.String("explain", "", "with -tune: print the strongest clues of the test messages whose path contains this, then exit")
 	rulesDir := flag.String("rules", "contrib/rules", "the default rules for the full score (Bayes + default rules)")
 	flag.Parse()
 	if *corpus == "" {
@@ -51,7 +53,7 @@ func main() {
 	if err := os.MkdirAll(*work, 0o755); err != nil {
 		fatal(err)
 	}
-	r := &run{work: *work, tok: bayes.Tokenizer{Bigrams: *bigrams}, out: os.Stdout, rulesDir: *rulesDir, tuneOnly: *tune}
+	r := &run{work: *work, tok: bayes.Tokenizer{Bigrams: *bigrams}, out: os.Stdout, rulesDir: *rulesDir, tuneOnly: *tune, grid: *grid, explain: *explain}
 	if err := r.main(*corpus, *seed, *testFrac, *sa); err != nil {
 		fatal(err)
 	}
@@ -68,6 +70,8 @@ type run struct {
 	out      io.Writer
 	rulesDir string
 	tuneOnly bool
+	grid     bool
+	explain  string
 
 	train, test []*sample
 	systems     []system
