@@ -23,6 +23,55 @@ type evalFunc func(tx *scoring.Transaction, p *mime.Parsed) bool
 // starts at 12 h).
 const MaxFutureDate = 12 * time.Hour
 
+// MaxPastDate: a Date more than this far behind the time the message
+// reached us is "in the past" (SpamAssassin's DATE_IN_PAST_96_XX): mail
+// that sat in a spammer's queue, or a Date made up. Lists, digests and
+// retries delay real mail by hours, rarely by four days.
+const MaxPastDate = 96 * time.Hour
+
+// receivedAt is when the message reached us: the date stamp of the newest
+// Received field that has one (the MTA in front of us adds it before the
+// milter sees the message; for mail judged later, `mailwarden check` or
+// the learner, it is still when the message arrived); zero if no Received
+// field has a date stamp. Local hand-offs are passed over as
+// SpamAssassin does: a hop from localhost or a fetchmail/IMAP/POP
+// retrieval can happen days after the message reached the mailbox.
+func receivedAt(tx *scoring.Transaction) time.Time {
+	var local time.Time // the newest local hop's stamp, if no other has one
+	for i, f := range tx.Message.Header.Fields {
+		if i >= 200 {
+			break
+		}
+		if !strings.EqualFold(f.Name, "Received") {
+			continue
+		}
+		j := strings.LastIndexByte(f.Value, ';')
+		if j < 0 {
+			continue
+		}
+		t, err := mail.ParseDate(strings.Join(strings.Fields(f.Value[j+1:]), " "))
+		if err != nil {
+			continue
+		}
+		if !localHop(f.Value) {
+			return t
+		}
+		if local.IsZero() {
+			local = t
+		}
+	}
+	return local // zero if no Received field has a stamp
+}
+
+// localHop reports whether a Received field records a hand-off inside one
+// machine: from localhost or a loopback address, or a mailbox retrieval.
+func localHop(v string) bool {
+	l := strings.ToLower(v)
+	return strings.HasPrefix(strings.TrimSpace(l), "from localhost") ||
+		strings.Contains(l, "[127.0.0.1]") || strings.Contains(l, "[::1]") ||
+		strings.Contains(l, "with imap") || strings.Contains(l, "with pop3") || strings.Contains(l, "fetchmail")
+}
+
 // MinHTMLText: an HTML part with images and less rendered text than this
 // is image spam's shape (SpamAssassin's HTML_IMAGE_ONLY_* stop at 2000
 // bytes; we stay lower to spare short legitimate newsletters).
@@ -95,17 +144,32 @@ var builtins = map[string]evalFunc{
 		_, err := mail.ParseDate(d)
 		return err != nil
 	},
-	// date_in_future: Date more than MaxFutureDate ahead.
+	// date_in_future: Date more than MaxFutureDate ahead of the time the
+	// message reached us (receivedAt).
 	"date_in_future": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
 		t, err := mail.ParseDate(tx.Message.Header.Get("Date"))
 		if err != nil {
 			return false
 		}
-		now := tx.Start
-		if now.IsZero() {
-			now = time.Now()
+		at := receivedAt(tx)
+		if at.IsZero() { // no Received stamp: our clock
+			at = tx.Start
+			if at.IsZero() {
+				at = time.Now()
+			}
 		}
-		return t.Sub(now) > MaxFutureDate
+		return t.Sub(at) > MaxFutureDate
+	},
+	// date_in_past: Date more than MaxPastDate before the time the message
+	// reached us (receivedAt). A message with no Received stamp is not
+	// judged: read from a file long after, our clock says nothing.
+	"date_in_past": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
+		t, err := mail.ParseDate(tx.Message.Header.Get("Date"))
+		at := receivedAt(tx)
+		if err != nil || at.IsZero() {
+			return false
+		}
+		return at.Sub(t) > MaxPastDate
 	},
 	// html_image_only: HTML with images and almost no text (< 300
 	// characters), the image-spam shape.

@@ -66,6 +66,23 @@ func TestContribRules(t *testing.T) {
 			not:  []string{"MW_HTML_LINK_HEAVY"},
 		},
 		{
+			name: "dates judged against the newest Received stamp, not our clock",
+			msg:  "Received: from relay.example by mx.example; Fri, 19 Jul 2002 13:21:31 -0400 (EDT)\nReceived: from a by relay.example; Fri, 19 Jul 2002 10:00:00 -0400\nFrom: a@b.example\nTo: c@d.example\nSubject: hi\nDate: Sun, 21 Jul 2002 09:45:08 +0700\nMessage-ID: <6@b.example>\n\nhello\n",
+			want: []string{"MW_DATE_IN_FUTURE"},
+			not:  []string{"MW_DATE_IN_PAST_96"},
+		},
+		{
+			name: "date four days before it reached us",
+			msg:  "Received: from relay.example by mx.example;\n\tThu, 28 Nov 2002 16:09:42 +0000 (GMT)\nFrom: a@b.example\nTo: c@d.example\nSubject: hi\nDate: Thu, 31 Oct 2002 16:01:32 +0200\nMessage-ID: <7@b.example>\n\nhello\n",
+			want: []string{"MW_DATE_IN_PAST_96"},
+			not:  []string{"MW_DATE_IN_FUTURE"},
+		},
+		{
+			name: "an old message that arrived on time is neither",
+			msg:  "Received: from relay.example by mx.example; Fri, 19 Jul 2002 13:21:31 -0400\nFrom: a@b.example\nTo: c@d.example\nSubject: hi\nDate: Fri, 19 Jul 2002 13:20:00 -0400\nMessage-ID: <8@b.example>\n\nhello\n",
+			not:  []string{"MW_DATE_IN_PAST_96", "MW_DATE_IN_FUTURE"},
+		},
+		{
 			name: "date in future",
 			msg:  "From: a@b.example\nTo: c@d.example\nSubject: hi\nDate: Mon, 30 Nov 2026 10:00:00 +0000\nMessage-ID: <4@b.example>\n\nhello\n",
 			want: []string{"MW_DATE_IN_FUTURE"},

@@ -38,8 +38,10 @@ enabled = false
 `
 
 func e2eMail(from, subject, body string) []byte {
-	return []byte(fmt.Sprintf("From: %s\r\nTo: rcpt@example.org\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\nSubject: %s\r\nMessage-ID: <%d@example.com>\r\n\r\n%s\r\n",
-		from, subject, time.Now().UnixNano(), body))
+	// Dated now: the default rules judge the Date against the time the
+	// message arrives (MW_DATE_IN_PAST_96, MW_DATE_IN_FUTURE).
+	return []byte(fmt.Sprintf("From: %s\r\nTo: rcpt@example.org\r\nDate: %s\r\nSubject: %s\r\nMessage-ID: <%d@example.com>\r\n\r\n%s\r\n",
+		from, time.Now().Format(time.RFC1123Z), subject, time.Now().UnixNano(), body))
 }
 
 func TestPostfixSpamLevels(t *testing.T) {
