@@ -36,6 +36,7 @@ func main() {
 	sa := flag.Bool("sa", true, "also train and run SpamAssassin (spamd/spamc, sa-learn)")
 	tune := flag.Bool("tune", false, "train in memory and print accuracy for a grid of classifier constants, then exit")
 	grid := flag.Bool("grid", true, "with -tune: a grid of constants; false: the defaults only (seconds; the quick loop for tokenizer changes)")
+	params := flag.String("params", "", "with -tune -grid=false: classifier constants S,X,min_strength,max_tokens instead of the defaults (SpamAssassin's are 0.03,0.538,0.346,150)")
 	explain := flag.String("explain", "", "with -tune: print the strongest clues of the test messages whose path contains this, then exit")
 	rulesDir := flag.String("rules", "contrib/rules", "the default rules for the full score (Bayes + default rules)")
 	flag.Parse()
@@ -53,7 +54,7 @@ func main() {
 	if err := os.MkdirAll(*work, 0o755); err != nil {
 		fatal(err)
 	}
-	r := &run{work: *work, tok: bayes.Tokenizer{Bigrams: *bigrams}, out: os.Stdout, rulesDir: *rulesDir, tuneOnly: *tune, grid: *grid, explain: *explain}
+	r := &run{work: *work, tok: bayes.Tokenizer{Bigrams: *bigrams}, out: os.Stdout, rulesDir: *rulesDir, tuneOnly: *tune, grid: *grid, params: *params, explain: *explain}
 	if err := r.main(*corpus, *seed, *testFrac, *sa); err != nil {
 		fatal(err)
 	}
@@ -71,6 +72,7 @@ type run struct {
 	rulesDir string
 	tuneOnly bool
 	grid     bool
+	params   string
 	explain  string
 
 	train, test []*sample

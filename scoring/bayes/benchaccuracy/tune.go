@@ -12,7 +12,7 @@ import (
 
 // tune trains in memory on the train side and prints (1-AUC)% on the test
 // side: for a grid of classifier constants (how DefaultParams were checked),
-// or with -grid=false for DefaultParams only, which takes a few seconds and
+// or with -grid=false for DefaultParams only (-params for others), which takes a few seconds and
 // is the quick loop for tokenizer changes (run it with several -seed
 // values). With -explain it prints the strongest clues of chosen test
 // messages instead. It never touches the store; it writes the test side's
@@ -75,6 +75,13 @@ func (r *run) tune() {
 		return
 	}
 	grid := []bayes.Params{bayes.DefaultParams}
+	if r.params != "" {
+		var p bayes.Params
+		if _, err := fmt.Sscanf(r.params, "%g,%g,%g,%d", &p.S, &p.X, &p.MinStrength, &p.MaxTokens); err != nil {
+			fatal(fmt.Errorf("-params %q: want S,X,min_strength,max_tokens: %w", r.params, err))
+		}
+		grid = []bayes.Params{p}
+	}
 	if r.grid {
 		grid = nil
 		for _, S := range []float64{0.1, 0.25, 0.45, 1} {
@@ -91,13 +98,13 @@ func (r *run) tune() {
 			prob, _ := p.Classify(nil, countsOf(i), nspam, nham)
 			sc = append(sc, scored{Spam: s.Spam, Group: s.Group, Score: prob})
 		}
-		if p == bayes.DefaultParams {
+		if p == grid[0] {
 			r.writeTuneScores(sc)
 		}
 		fp, _, fn := rates(sc, 0.9)
 		caught, _ := caughtAtFP(sc, 0.001)
-		fmt.Printf("S=%.2f min=%.2f max=%d  (1-AUC)%%=%.3f  FP@0.9=%.2f%% FN@0.9=%.2f%% caught@0.1%%FP=%.1f%%\n",
-			p.S, p.MinStrength, p.MaxTokens, (1-auc(sc))*100, fp*100, fn*100, caught*100)
+		fmt.Printf("S=%.3f X=%.3f min=%.3f max=%d  (1-AUC)%%=%.3f  FP@0.9=%.2f%% FN@0.9=%.2f%% caught@0.1%%FP=%.1f%%\n",
+			p.S, p.X, p.MinStrength, p.MaxTokens, (1-auc(sc))*100, fp*100, fn*100, caught*100)
 	}
 }
 
