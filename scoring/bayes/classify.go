@@ -1,8 +1,10 @@
 package bayes
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
+	"strings"
 )
 
 // Params are the constants of Robinson's token probability and of the
@@ -94,31 +96,87 @@ type Clue struct {
 // toks and counts are parallel; toks may be nil (clues then have no text).
 // It returns the probability and the clues used, strongest first.
 func (p Params) Classify(toks []string, counts []Counts, nspam, nham uint64) (float64, []Clue) {
-	clues := make([]Clue, 0, len(counts))
+	cands := make([]candidate, 0, len(counts))
 	for i, c := range counts {
 		f := p.TokenProb(c, nspam, nham)
-		if math.Abs(f-0.5) < p.MinStrength {
+		d := math.Abs(f - 0.5)
+		if d < p.MinStrength {
 			continue
 		}
 		cl := Clue{Prob: f}
 		if toks != nil {
 			cl.Token = toks[i]
 		}
-		clues = append(clues, cl)
+		cands = append(cands, candidate{strength: d, index: i, clue: cl})
 	}
-	sort.Slice(clues, func(i, j int) bool {
-		di, dj := math.Abs(clues[i].Prob-0.5), math.Abs(clues[j].Prob-0.5)
-		if di != dj {
-			return di > dj
-		}
-		return clues[i].Token < clues[j].Token
-	})
-	if p.MaxTokens > 0 && len(clues) > p.MaxTokens {
-		clues = clues[:p.MaxTokens]
+	if p.MaxTokens > 0 && len(cands) > p.MaxTokens {
+		// Only the strongest MaxTokens are used: select them first (linear
+		// time), then sort just those; a big message has thousands.
+		selectTop(cands, p.MaxTokens)
+		cands = cands[:p.MaxTokens]
 	}
-	probs := make([]float64, len(clues))
-	for i, c := range clues {
-		probs[i] = c.Prob
+	slices.SortFunc(cands, candidate.compare)
+	clues := make([]Clue, len(cands))
+	probs := make([]float64, len(cands))
+	for i, c := range cands {
+		clues[i], probs[i] = c.clue, c.clue.Prob
 	}
 	return Combine(probs), clues
+}
+
+// candidate is a clue with its strength |f - 0.5| and its place in the
+// message's tokens.
+type candidate struct {
+	strength float64
+	index    int
+	clue     Clue
+}
+
+// compare orders candidates strongest first; equal strengths by token text,
+// then by place, so the choice of clues never depends on the sort.
+func (a candidate) compare(b candidate) int {
+	if a.strength != b.strength {
+		return cmp.Compare(b.strength, a.strength)
+	}
+	if c := strings.Compare(a.clue.Token, b.clue.Token); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.index, b.index)
+}
+
+// selectTop reorders c so that its first k elements are the k first in
+// candidate.compare order (in no particular order among themselves):
+// quickselect with a median-of-three pivot.
+func selectTop(c []candidate, k int) {
+	lo, hi := 0, len(c)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		// median of three to c[hi] as the pivot
+		if c[mid].compare(c[lo]) < 0 {
+			c[mid], c[lo] = c[lo], c[mid]
+		}
+		if c[hi].compare(c[lo]) < 0 {
+			c[hi], c[lo] = c[lo], c[hi]
+		}
+		if c[mid].compare(c[hi]) < 0 {
+			c[mid], c[hi] = c[hi], c[mid]
+		}
+		pivot := c[hi]
+		store := lo
+		for i := lo; i < hi; i++ {
+			if c[i].compare(pivot) < 0 {
+				c[i], c[store] = c[store], c[i]
+				store++
+			}
+		}
+		c[store], c[hi] = c[hi], c[store]
+		switch {
+		case store == k || store == k-1:
+			return
+		case store < k:
+			lo = store + 1
+		default:
+			hi = store - 1
+		}
+	}
 }

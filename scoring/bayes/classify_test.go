@@ -1,7 +1,10 @@
 package bayes
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -133,5 +136,62 @@ func TestSymbolFor(t *testing.T) {
 		if got := SymbolFor(tt.p); got != tt.want {
 			t.Errorf("SymbolFor(%v) = %s, want %s", tt.p, got, tt.want)
 		}
+	}
+}
+
+// TestClassifyPicksTheStrongest checks the selection of clues against a
+// plain full sort, on random counts with many ties in strength.
+func TestClassifyPicksTheStrongest(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	for round := 0; round < 200; round++ {
+		n := r.IntN(700)
+		toks := make([]string, n)
+		counts := make([]Counts, n)
+		for i := range counts {
+			toks[i] = fmt.Sprintf("t%03d", r.IntN(400)) // duplicates on purpose
+			counts[i] = Counts{Spam: uint32(r.IntN(6)), Ham: uint32(r.IntN(6))}
+		}
+		p := DefaultParams
+		p.MaxTokens = 1 + r.IntN(200)
+		_, got := p.Classify(toks, counts, 100, 100)
+
+		var want []candidate
+		for i, c := range counts {
+			f := p.TokenProb(c, 100, 100)
+			if d := math.Abs(f - 0.5); d >= p.MinStrength {
+				want = append(want, candidate{strength: d, index: i, clue: Clue{Token: toks[i], Prob: f}})
+			}
+		}
+		slices.SortFunc(want, candidate.compare)
+		if len(want) > p.MaxTokens {
+			want = want[:p.MaxTokens]
+		}
+		if len(got) != len(want) {
+			t.Fatalf("round %d: %d clues, want %d", round, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i].clue {
+				t.Fatalf("round %d: clue %d = %+v, want %+v", round, i, got[i], want[i].clue)
+			}
+		}
+	}
+}
+
+// BenchmarkClassify is the combining step alone for messages of 300, 1500
+// and 6000 (MaxTokens) distinct tokens.
+func BenchmarkClassify(b *testing.B) {
+	for _, n := range []int{300, 1500, MaxTokens} {
+		r := rand.New(rand.NewPCG(1, 2))
+		toks := make([]string, n)
+		cs := make([]Counts, n)
+		for i := range cs {
+			toks[i] = fmt.Sprintf("tok%d", i)
+			cs[i] = Counts{Spam: uint32(r.IntN(50)), Ham: uint32(r.IntN(50))}
+		}
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				DefaultParams.Classify(toks, cs, 1000, 2000)
+			}
+		})
 	}
 }

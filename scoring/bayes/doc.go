@@ -6,11 +6,17 @@
 // What it implements:
 //
 //   - A tokenizer designed for mail (tokenize.go): header-aware tokens with a
-//     prefix per header ("subject:", "from:addr:", "received:ip16:"...), URL
-//     and domain tokens, decoded text and HTML-as-text of every text part,
-//     long-word and 8-bit summaries as SpamBayes does, and optional sparse
-//     bigrams (orthogonal sparse bigrams of distance 1 and 2, as in CRM114 and
-//     rspamd). Header fields that filters add on the way (X-Spam-*,
+//     prefix per header for the fields that describe sender and route
+//     ("subject:", "from:addr:", "to:dom:", "received:", "message-id:",
+//     "x-mailer:"; other fields give none, as in SpamBayes), URL host and
+//     domain tokens, decoded text and HTML-as-text of every text part, the
+//     type, name and size of attachments, long-word and 8-bit summaries as
+//     SpamBayes does, and optional sparse bigrams (distance 1 and 2, as in
+//     CRM114 and rspamd). It leaves out families of tokens that always come
+//     together (HTML element names, the inline parts' types and charsets,
+//     per-field counts, URL paths): chi-square combining takes each token as
+//     independent evidence, and such families outvoted the words (see
+//     BENCHMARKS.md, "Bayes accuracy"). Header fields that filters add on the way (X-Spam-*,
 //     Authentication-Results, ARC-*, X-Virus-*, X-Mailwarden-* and other
 //     filters' verdict headers) never give tokens: the classifier learns the
 //     message, not an earlier filter's verdict.
