@@ -63,6 +63,20 @@ func receivedAt(tx *scoring.Transaction) time.Time {
 	return local // zero if no Received field has a stamp
 }
 
+// freemailRelays: big free mail providers, by the first label of the From
+// address's organizational domain ("yahoo" for yahoo.co.uk), and the names
+// their outgoing servers carry in Received fields. Only those whose users
+// cannot send through other servers with the provider's address (the ones
+// SpamAssassin's FORGED_*_RCVD rules name): a GMX or mailbox.org user
+// sending through his own server is common and legitimate.
+var freemailRelays = map[string][]string{
+	"yahoo": {"yahoo"}, "ymail": {"yahoo"}, "rocketmail": {"yahoo"},
+	"aol": {"aol", "yahoo"}, "aim": {"aol", "yahoo"},
+	"hotmail": {"hotmail", "outlook", "msn", "live.com"}, "msn": {"hotmail", "outlook", "msn", "live.com"},
+	"outlook": {"hotmail", "outlook", "msn", "live.com"}, "live": {"hotmail", "outlook", "msn", "live.com"},
+	"gmail": {"google"}, "googlemail": {"google"},
+}
+
 // localHop reports whether a Received field records a hand-off inside one
 // machine: from localhost or a loopback address, or a mailbox retrieval.
 func localHop(v string) bool {
@@ -159,6 +173,49 @@ var builtins = map[string]evalFunc{
 			}
 		}
 		return t.Sub(at) > MaxFutureDate
+	},
+	// forged_freemail_rcvd: From is an address of a big free mail provider
+	// but no Received field (nor the connecting client's name) shows one
+	// of that provider's servers: the message did not come from there
+	// (SpamAssassin's FORGED_YAHOO_RCVD, FORGED_HOTMAIL_RCVD2, FORGED_GMAIL_RCVD).
+	// Messages without any Received field are not judged.
+	"forged_freemail_rcvd": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
+		addr, _ := splitAddress(mime.DecodeHeader(tx.Message.Header.Get("From")))
+		d := scoring.DomainOf(addr)
+		if d == "" {
+			return false
+		}
+		label, _, _ := strings.Cut(orgDomain(d), ".")
+		relays := freemailRelays[label]
+		if relays == nil {
+			return false
+		}
+		shows := func(v string) bool {
+			v = strings.ToLower(v)
+			for _, r := range relays {
+				if strings.Contains(v, r) {
+					return true
+				}
+			}
+			return false
+		}
+		if shows(tx.Client.Name) {
+			return false
+		}
+		seen := false
+		for i, f := range tx.Message.Header.Fields {
+			if i >= 200 {
+				break
+			}
+			if !strings.EqualFold(f.Name, "Received") {
+				continue
+			}
+			seen = true
+			if shows(f.Value) {
+				return false
+			}
+		}
+		return seen
 	},
 	// date_in_past: Date more than MaxPastDate before the time the message
 	// reached us (receivedAt). A message with no Received stamp is not

@@ -83,6 +83,26 @@ func TestContribRules(t *testing.T) {
 			not:  []string{"MW_DATE_IN_PAST_96", "MW_DATE_IN_FUTURE"},
 		},
 		{
+			name: "yahoo address that no yahoo server relayed",
+			msg:  "Received: from dsl-1-2-3-4.isp.example ([198.51.100.4]) by mx.example; Mon, 5 Aug 2002 11:51:40 -0400\nFrom: \"P. C.\" <sweetheart@yahoo.co.uk>\nTo: c@d.example\nSubject: hi\nDate: Mon, 5 Aug 2002 11:50:40 -0400\nMessage-ID: <9@b.example>\n\nhello\n",
+			want: []string{"MW_FORGED_FREEMAIL_RCVD"},
+		},
+		{
+			name: "yahoo address relayed by yahoo",
+			msg:  "Received: from web40020.mail.yahoo.com (web40020.mail.yahoo.com [66.218.78.60]) by mx.example; Mon, 5 Aug 2002 11:51:40 -0400\nFrom: <someone@yahoo.com>\nTo: c@d.example\nSubject: hi\nDate: Mon, 5 Aug 2002 11:50:40 -0400\nMessage-ID: <10@b.example>\n\nhello\n",
+			not:  []string{"MW_FORGED_FREEMAIL_RCVD"},
+		},
+		{
+			name: "a provider not on the list, and a message with no Received field, are not judged",
+			msg:  "Received: from home.example by mx.example; Mon, 5 Aug 2002 11:51:40 -0400\nFrom: <someone@gmx.net>\nTo: c@d.example\nSubject: hi\nDate: Mon, 5 Aug 2002 11:50:40 -0400\nMessage-ID: <11@b.example>\n\nhello\n",
+			not:  []string{"MW_FORGED_FREEMAIL_RCVD"},
+		},
+		{
+			name: "gmail with no Received field",
+			msg:  "From: <someone@gmail.com>\nTo: c@d.example\nSubject: hi\nDate: Mon, 5 Aug 2002 11:50:40 -0400\nMessage-ID: <12@b.example>\n\nhello\n",
+			not:  []string{"MW_FORGED_FREEMAIL_RCVD"},
+		},
+		{
 			name: "date in future",
 			msg:  "From: a@b.example\nTo: c@d.example\nSubject: hi\nDate: Mon, 30 Nov 2026 10:00:00 +0000\nMessage-ID: <4@b.example>\n\nhello\n",
 			want: []string{"MW_DATE_IN_FUTURE"},
@@ -108,5 +128,21 @@ func TestContribRules(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestForgedFreemailClientName: the connecting client's verified name counts
+// as a relay, for MTAs that do not show their own Received field to the
+// milter.
+func TestForgedFreemailClientName(t *testing.T) {
+	msg := "Received: by 2002:a05:6a10:1234 with SMTP id x; Mon, 5 Aug 2002 11:51:40 -0400\nFrom: <someone@gmail.com>\nTo: c@d.example\nSubject: hi\nDate: Mon, 5 Aug 2002 11:50:40 -0400\nMessage-ID: <13@b.example>\n\nhello\n"
+	eval := builtins["forged_freemail_rcvd"]
+	tx := newTx(t, msg)
+	if !eval(tx, nil) {
+		t.Fatalf("no Google server anywhere: want a hit")
+	}
+	tx.Client.Name = "mail-lf1-f45.google.com"
+	if eval(tx, nil) {
+		t.Errorf("client mail-lf1-f45.google.com relayed it: want no hit")
 	}
 }
