@@ -29,12 +29,27 @@ const MaxFutureDate = 12 * time.Hour
 // retries delay real mail by hours, rarely by four days.
 const MaxPastDate = 96 * time.Hour
 
-// receivedAt is when the message reached us: the date stamp of the newest
-// Received field that has one (the MTA in front of us adds it before the
-// milter sees the message; for mail judged later, `mailwarden check` or
-// the learner, it is still when the message arrived); zero if no Received
-// field has a date stamp. Local hand-offs are passed over as
-// SpamAssassin does: a hop from localhost or a fetchmail/IMAP/POP
+// arrival is when the message reached us. A live front-end (milter,
+// policy) judges it as it arrives: our clock, tx.Start. Offline (`mailwarden
+// check`, the benchmark) it arrived earlier: the newest Received stamp
+// (receivedAt); ok is false when it has none.
+func arrival(tx *scoring.Transaction) (t time.Time, ok bool) {
+	if tx.Front != scoring.FrontCheck {
+		if tx.Start.IsZero() {
+			return time.Now(), true
+		}
+		return tx.Start, true
+	}
+	t = receivedAt(tx)
+	return t, !t.IsZero()
+}
+
+// receivedAt is the date stamp of the newest Received field that has one,
+// for mail judged after it arrived; zero if no Received field has a stamp.
+// (Live mail is judged by our clock instead, see arrival: the milter does
+// not see the Received field Postfix adds, as the Postfix tests show, so
+// the newest one it sees is the sender's own.) Local hand-offs are passed
+// over as SpamAssassin does: a hop from localhost or a fetchmail/IMAP/POP
 // retrieval can happen days after the message reached the mailbox.
 func receivedAt(tx *scoring.Transaction) time.Time {
 	var local time.Time // the newest local hop's stamp, if no other has one
@@ -159,14 +174,14 @@ var builtins = map[string]evalFunc{
 		return err != nil
 	},
 	// date_in_future: Date more than MaxFutureDate ahead of the time the
-	// message reached us (receivedAt).
+	// message reached us (arrival).
 	"date_in_future": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
 		t, err := mail.ParseDate(tx.Message.Header.Get("Date"))
 		if err != nil {
 			return false
 		}
-		at := receivedAt(tx)
-		if at.IsZero() { // no Received stamp: our clock
+		at, ok := arrival(tx)
+		if !ok { // read from a file with no Received stamp: our clock
 			at = tx.Start
 			if at.IsZero() {
 				at = time.Now()
@@ -218,12 +233,12 @@ var builtins = map[string]evalFunc{
 		return seen
 	},
 	// date_in_past: Date more than MaxPastDate before the time the message
-	// reached us (receivedAt). A message with no Received stamp is not
-	// judged: read from a file long after, our clock says nothing.
+	// reached us (arrival). A message read from a file with no Received
+	// stamp is not judged: our clock says nothing about it.
 	"date_in_past": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
 		t, err := mail.ParseDate(tx.Message.Header.Get("Date"))
-		at := receivedAt(tx)
-		if err != nil || at.IsZero() {
+		at, ok := arrival(tx)
+		if err != nil || !ok {
 			return false
 		}
 		return at.Sub(t) > MaxPastDate

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailwarden/mailwarden/scoring"
 )
 
 // loadContrib loads the default rule set shipped in contrib/rules.
@@ -144,5 +146,28 @@ func TestForgedFreemailClientName(t *testing.T) {
 	tx.Client.Name = "mail-lf1-f45.google.com"
 	if eval(tx, nil) {
 		t.Errorf("client mail-lf1-f45.google.com relayed it: want no hit")
+	}
+}
+
+// TestDatesLiveAndOffline: a live front-end judges the Date by our clock
+// (the sender's Received stamps are its own to forge); offline, by the
+// newest Received stamp (the message arrived long before it is read).
+func TestDatesLiveAndOffline(t *testing.T) {
+	msg := "Received: from bot.example by relay.example; Thu, 03 Dec 2026 10:00:00 +0000\nFrom: a@b.example\nTo: c@d.example\nSubject: hi\nDate: Thu, 03 Dec 2026 09:00:00 +0000\nMessage-ID: <14@b.example>\n\nhello\n"
+	now := time.Date(2026, 12, 8, 12, 0, 0, 0, time.UTC) // five days after the Date
+	past := builtins["date_in_past"]
+	for _, tc := range []struct {
+		front string
+		want  bool
+	}{
+		{scoring.FrontMilter, true},
+		{scoring.FrontPolicy, true},
+		{scoring.FrontCheck, false},
+	} {
+		tx := newTx(t, msg)
+		tx.Front, tx.Start = tc.front, now
+		if got := past(tx, nil); got != tc.want {
+			t.Errorf("%s: date_in_past = %v, want %v", tc.front, got, tc.want)
+		}
 	}
 }
