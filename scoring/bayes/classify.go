@@ -3,6 +3,7 @@ package bayes
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 )
@@ -110,8 +111,9 @@ func (p Params) Classify(toks []string, counts []Counts, nspam, nham uint64) (fl
 		cands = append(cands, candidate{strength: d, index: i, clue: cl})
 	}
 	if p.MaxTokens > 0 && len(cands) > p.MaxTokens {
-		// Only the strongest MaxTokens are used: select them first (linear
-		// time), then sort just those; a big message has thousands.
+		// Only the strongest MaxTokens are used: select them first
+		// (expected linear time), then sort just those; a big message has
+		// thousands.
 		selectTop(cands, p.MaxTokens)
 		cands = cands[:p.MaxTokens]
 	}
@@ -146,10 +148,23 @@ func (a candidate) compare(b candidate) int {
 
 // selectTop reorders c so that its first k elements are the k first in
 // candidate.compare order (in no particular order among themselves):
-// quickselect with a median-of-three pivot.
+// quickselect with a median-of-three pivot. Token texts, which order equal
+// strengths, come from the sender, and a crafted order can drive
+// quickselect quadratic; after 2·log2(n)+4 rounds it sorts what is left
+// instead, so the cost stays O(n log n) whatever the input.
 func selectTop(c []candidate, k int) {
+	selectTopRounds(c, k, 2*bits.Len(uint(len(c)))+4)
+}
+
+// selectTopRounds is selectTop with the number of partitioning rounds
+// before it falls back to sorting.
+func selectTopRounds(c []candidate, k, rounds int) {
 	lo, hi := 0, len(c)-1
 	for lo < hi {
+		if rounds--; rounds < 0 {
+			slices.SortFunc(c[lo:hi+1], candidate.compare)
+			return
+		}
 		mid := lo + (hi-lo)/2
 		// median of three to c[hi] as the pivot
 		if c[mid].compare(c[lo]) < 0 {

@@ -195,3 +195,29 @@ func BenchmarkClassify(b *testing.B) {
 		})
 	}
 }
+
+// TestSelectTopFallback: however few partitioning rounds selectTop gets
+// before it falls back to sorting (the bound that keeps a crafted token
+// order from making it quadratic), the first k are the k strongest.
+func TestSelectTopFallback(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	for round := 0; round < 300; round++ {
+		n := 1 + r.IntN(500)
+		k := 1 + r.IntN(n)
+		c := make([]candidate, n)
+		for i := range c {
+			c[i] = candidate{strength: float64(r.IntN(4)) / 10, index: i} // many ties
+		}
+		r.Shuffle(n, func(i, j int) { c[i], c[j] = c[j], c[i] })
+		want := slices.Clone(c)
+		slices.SortFunc(want, candidate.compare)
+		selectTopRounds(c, k, r.IntN(4))
+		got := slices.Clone(c[:k])
+		slices.SortFunc(got, candidate.compare)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("round %d (n=%d k=%d): clue %d = %+v, want %+v", round, n, k, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -7,8 +7,10 @@
 //
 //   - A tokenizer designed for mail (tokenize.go): header-aware tokens with a
 //     prefix per header for the fields that describe sender and route
-//     ("subject:", "from:addr:", "to:dom:", "received:", "message-id:",
-//     "x-mailer:"; other fields give none, as in SpamBayes), URL host and
+//     (Subject; the addresses of From, To, Cc, Reply-To, Sender, Return-Path
+//     and Errors-To; Received; Message-ID; Content-Type's media type; X-Mailer,
+//     User-Agent, X-MimeOLE and X-Newsreader; other fields give none, as in
+//     SpamBayes), URL host and
 //     domain tokens, decoded text and HTML-as-text of every text part, the
 //     type, name and size of attachments, long-word and 8-bit summaries as
 //     SpamBayes does, and optional sparse bigrams (distance 1 and 2, as in

@@ -29,78 +29,6 @@ const MaxFutureDate = 12 * time.Hour
 // retries delay real mail by hours, rarely by four days.
 const MaxPastDate = 96 * time.Hour
 
-// arrival is when the message reached us. A live front-end (milter,
-// policy) judges it as it arrives: our clock, tx.Start. Offline (`mailwarden
-// check`, the benchmark) it arrived earlier: the newest Received stamp
-// (receivedAt); ok is false when it has none.
-func arrival(tx *scoring.Transaction) (t time.Time, ok bool) {
-	if tx.Front != scoring.FrontCheck {
-		if tx.Start.IsZero() {
-			return time.Now(), true
-		}
-		return tx.Start, true
-	}
-	t = receivedAt(tx)
-	return t, !t.IsZero()
-}
-
-// receivedAt is the date stamp of the newest Received field that has one,
-// for mail judged after it arrived; zero if no Received field has a stamp.
-// (Live mail is judged by our clock instead, see arrival: the milter does
-// not see the Received field Postfix adds, as the Postfix tests show, so
-// the newest one it sees is the sender's own.) Local hand-offs are passed
-// over as SpamAssassin does: a hop from localhost or a fetchmail/IMAP/POP
-// retrieval can happen days after the message reached the mailbox.
-func receivedAt(tx *scoring.Transaction) time.Time {
-	var local time.Time // the newest local hop's stamp, if no other has one
-	for i, f := range tx.Message.Header.Fields {
-		if i >= 200 {
-			break
-		}
-		if !strings.EqualFold(f.Name, "Received") {
-			continue
-		}
-		j := strings.LastIndexByte(f.Value, ';')
-		if j < 0 {
-			continue
-		}
-		t, err := mail.ParseDate(strings.Join(strings.Fields(f.Value[j+1:]), " "))
-		if err != nil {
-			continue
-		}
-		if !localHop(f.Value) {
-			return t
-		}
-		if local.IsZero() {
-			local = t
-		}
-	}
-	return local // zero if no Received field has a stamp
-}
-
-// freemailRelays: big free mail providers, by the first label of the From
-// address's organizational domain ("yahoo" for yahoo.co.uk), and the names
-// their outgoing servers carry in Received fields. Only those whose users
-// cannot send through other servers with the provider's address (the ones
-// SpamAssassin's FORGED_*_RCVD rules name): a GMX or mailbox.org user
-// sending through his own server is common and legitimate.
-var freemailRelays = map[string][]string{
-	"yahoo": {"yahoo"}, "ymail": {"yahoo"}, "rocketmail": {"yahoo"},
-	"aol": {"aol", "yahoo"}, "aim": {"aol", "yahoo"},
-	"hotmail": {"hotmail", "outlook", "msn", "live.com"}, "msn": {"hotmail", "outlook", "msn", "live.com"},
-	"outlook": {"hotmail", "outlook", "msn", "live.com"}, "live": {"hotmail", "outlook", "msn", "live.com"},
-	"gmail": {"google"}, "googlemail": {"google"},
-}
-
-// localHop reports whether a Received field records a hand-off inside one
-// machine: from localhost or a loopback address, or a mailbox retrieval.
-func localHop(v string) bool {
-	l := strings.ToLower(v)
-	return strings.HasPrefix(strings.TrimSpace(l), "from localhost") ||
-		strings.Contains(l, "[127.0.0.1]") || strings.Contains(l, "[::1]") ||
-		strings.Contains(l, "with imap") || strings.Contains(l, "with pop3") || strings.Contains(l, "fetchmail")
-}
-
 // MinHTMLText: an HTML part with images and less rendered text than this
 // is image spam's shape (SpamAssassin's HTML_IMAGE_ONLY_* stop at 2000
 // bytes; we stay lower to spare short legitimate newsletters).
@@ -190,47 +118,13 @@ var builtins = map[string]evalFunc{
 		return t.Sub(at) > MaxFutureDate
 	},
 	// forged_freemail_rcvd: From is an address of a big free mail provider
-	// but no Received field (nor the connecting client's name) shows one
-	// of that provider's servers: the message did not come from there
-	// (SpamAssassin's FORGED_YAHOO_RCVD, FORGED_HOTMAIL_RCVD2, FORGED_GMAIL_RCVD).
-	// Messages without any Received field are not judged.
+	// but no Received field (nor, live, the connecting client's verified
+	// name) shows one of that provider's servers: the message did not come
+	// from there (SpamAssassin's FORGED_YAHOO_RCVD, FORGED_HOTMAIL_RCVD2,
+	// FORGED_GMAIL_RCVD). See forgedFreemail (received.go).
 	"forged_freemail_rcvd": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
 		addr, _ := splitAddress(mime.DecodeHeader(tx.Message.Header.Get("From")))
-		d := scoring.DomainOf(addr)
-		if d == "" {
-			return false
-		}
-		label, _, _ := strings.Cut(orgDomain(d), ".")
-		relays := freemailRelays[label]
-		if relays == nil {
-			return false
-		}
-		shows := func(v string) bool {
-			v = strings.ToLower(v)
-			for _, r := range relays {
-				if strings.Contains(v, r) {
-					return true
-				}
-			}
-			return false
-		}
-		if shows(tx.Client.Name) {
-			return false
-		}
-		seen := false
-		for i, f := range tx.Message.Header.Fields {
-			if i >= 200 {
-				break
-			}
-			if !strings.EqualFold(f.Name, "Received") {
-				continue
-			}
-			seen = true
-			if shows(f.Value) {
-				return false
-			}
-		}
-		return seen
+		return forgedFreemail(tx, addr)
 	},
 	// date_in_past: Date more than MaxPastDate before the time the message
 	// reached us (arrival). A message read from a file with no Received

@@ -133,22 +133,6 @@ func TestContribRules(t *testing.T) {
 	}
 }
 
-// TestForgedFreemailClientName: the connecting client's verified name counts
-// as a relay, for MTAs that do not show their own Received field to the
-// milter.
-func TestForgedFreemailClientName(t *testing.T) {
-	msg := "Received: by 2002:a05:6a10:1234 with SMTP id x; Mon, 5 Aug 2002 11:51:40 -0400\nFrom: <someone@gmail.com>\nTo: c@d.example\nSubject: hi\nDate: Mon, 5 Aug 2002 11:50:40 -0400\nMessage-ID: <13@b.example>\n\nhello\n"
-	eval := builtins["forged_freemail_rcvd"]
-	tx := newTx(t, msg)
-	if !eval(tx, nil) {
-		t.Fatalf("no Google server anywhere: want a hit")
-	}
-	tx.Client.Name = "mail-lf1-f45.google.com"
-	if eval(tx, nil) {
-		t.Errorf("client mail-lf1-f45.google.com relayed it: want no hit")
-	}
-}
-
 // TestDatesLiveAndOffline: a live front-end judges the Date by our clock
 // (the sender's Received stamps are its own to forge); offline, by the
 // newest Received stamp (the message arrived long before it is read).

@@ -1,0 +1,245 @@
+package rules
+
+import (
+	"net/mail"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/mailwarden/mailwarden/scoring"
+)
+
+// receivedHop is what one Received field says about one hop, in the forms
+// Postfix, Sendmail, Exim and fetchmail write:
+//
+//	from HELO (rdns [ip]) by relay ...; date         Postfix, Sendmail
+//	from rdns ([ip] helo=HELO) by relay ...; date    Exim
+//	from [ip] (helo=HELO) by relay ...; date         Exim, no reverse name
+//	from host [ip] by localhost with IMAP (fetchmail-6.4) ...; date
+//	by relay with SMTP id ...; date                  a sender's own first hop
+type receivedHop struct {
+	// hosts are the names the receiving relay gave this hop: the sender's
+	// reverse name (never its HELO, which the sender chooses, unless the
+	// field's form gives nothing else) and the relay's own name.
+	hosts    []string
+	ip       netip.Addr // the sending host's address, if given
+	stamp    time.Time  // zero if the field has no readable date
+	retrieve bool       // a fetchmail, IMAP or POP3 retrieval
+}
+
+// maxReceived bounds the header fields read for Received.
+const maxReceived = 200
+
+// parseReceived reads one Received field value.
+func parseReceived(v string) receivedHop {
+	v = strings.Join(strings.Fields(v), " ")
+	var h receivedHop
+	body := v
+	if j := strings.LastIndexByte(v, ';'); j >= 0 {
+		body = v[:j]
+		if t, err := mail.ParseDate(strings.TrimSpace(v[j+1:])); err == nil {
+			h.stamp = t
+		}
+	}
+	l := strings.ToLower(body)
+	h.retrieve = strings.Contains(l, "with imap") || strings.Contains(l, "with pop3") || strings.Contains(l, "fetchmail")
+	if strings.HasPrefix(l, "from ") {
+		rest := body[len("from "):]
+		first, after, _ := strings.Cut(rest, " ")
+		after = strings.TrimSpace(after)
+		if strings.HasPrefix(after, "(") {
+			inner, _, _ := strings.Cut(after[1:], ")")
+			rdns, exim := "", false
+			for _, f := range strings.Fields(inner) {
+				switch {
+				case strings.HasPrefix(f, "["):
+					h.ip = bracketAddr(f)
+				case strings.Contains(f, "="): // helo=, ident=
+					exim = exim || strings.HasPrefix(strings.ToLower(f), "helo=")
+				case rdns == "":
+					if _, host, ok := strings.Cut(f, "@"); ok { // Sendmail "user@host"
+						f = host
+					}
+					rdns = f
+				}
+			}
+			if exim && rdns == "" {
+				// Exim's first word is the reverse name, or "[ip]" without one.
+				if strings.HasPrefix(first, "[") {
+					if !h.ip.IsValid() {
+						h.ip = bracketAddr(first)
+					}
+				} else {
+					rdns = first
+				}
+			}
+			h.addHost(rdns)
+		} else {
+			if strings.HasPrefix(after, "[") { // fetchmail "from host [ip]"
+				f, _, _ := strings.Cut(after, " ")
+				h.ip = bracketAddr(f)
+			}
+			h.addHost(first)
+		}
+	}
+	if i := strings.Index(l, " by "); i >= 0 || strings.HasPrefix(l, "by ") {
+		rest := body[i+len(" by "):]
+		if i < 0 {
+			rest = body[len("by "):]
+		}
+		by, _, _ := strings.Cut(rest, " ")
+		h.addHost(by)
+	}
+	return h
+}
+
+func (h *receivedHop) addHost(name string) {
+	name = strings.Trim(strings.ToLower(name), "[]().;,")
+	if name == "" || name == "unknown" || strings.ContainsAny(name, "@=<>") {
+		return
+	}
+	h.hosts = append(h.hosts, strings.TrimSuffix(name, "."))
+}
+
+// bracketAddr reads "[192.0.2.1]" or "[IPv6:2001:db8::1]".
+func bracketAddr(f string) netip.Addr {
+	f = strings.Trim(f, "[]().,;")
+	if len(f) > 5 && strings.EqualFold(f[:5], "ipv6:") {
+		f = f[5:]
+	}
+	a, _ := netip.ParseAddr(f)
+	return a
+}
+
+// local reports whether the hop is a hand-off inside one machine: from a
+// loopback address as the receiving relay saw it (not as the HELO claims),
+// or a mailbox retrieval. Such hops can happen days after the message
+// reached the mailbox.
+func (h receivedHop) local() bool {
+	return h.retrieve || h.ip.IsLoopback()
+}
+
+// names reports whether one of the hop's host names is domain or below it.
+func (h receivedHop) names(domains []string) bool {
+	for _, host := range h.hosts {
+		if hostIn(host, domains) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostIn reports whether host is one of domains or a name below one.
+func hostIn(host string, domains []string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	for _, d := range domains {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	return false
+}
+
+// receivedHops returns the message's Received fields, newest first.
+func receivedHops(tx *scoring.Transaction) []receivedHop {
+	var hops []receivedHop
+	for i, f := range tx.Message.Header.Fields {
+		if i >= maxReceived {
+			break
+		}
+		if strings.EqualFold(f.Name, "Received") {
+			hops = append(hops, parseReceived(f.Value))
+		}
+	}
+	return hops
+}
+
+// arrival is when the message reached us. A live front-end (milter,
+// policy) judges it as it arrives: our clock, tx.Start. Offline
+// (`mailwarden check`, the benchmark) it arrived earlier: the newest
+// Received stamp (receivedAt); ok is false when it has none.
+func arrival(tx *scoring.Transaction) (t time.Time, ok bool) {
+	if tx.Front != scoring.FrontCheck {
+		if tx.Start.IsZero() {
+			return time.Now(), true
+		}
+		return tx.Start, true
+	}
+	t = receivedAt(receivedHops(tx))
+	return t, !t.IsZero()
+}
+
+// receivedAt is the date stamp of the newest Received field that has one,
+// for mail judged after it arrived; zero if no Received field has a stamp.
+// Live mail is judged by our clock instead (see arrival): the milter does
+// not see the Received field Postfix adds, as the Postfix tests show, so
+// the newest one it sees is the sender's own. Local hand-offs are passed
+// over as SpamAssassin does, unless there is nothing else.
+func receivedAt(hops []receivedHop) time.Time {
+	var local time.Time // the newest local hop's stamp, if no other has one
+	for _, h := range hops {
+		if h.stamp.IsZero() {
+			continue
+		}
+		if !h.local() {
+			return h.stamp
+		}
+		if local.IsZero() {
+			local = h.stamp
+		}
+	}
+	return local
+}
+
+// freemailProviders: From domains of big free mail providers whose users
+// cannot send with that address through other servers (the ones
+// SpamAssassin's FORGED_*_RCVD rules name), and the domains their servers'
+// names end in. A GMX or mailbox.org user sending through his own server
+// is common and legitimate, so those are not here.
+var freemailProviders = func() map[string][]string {
+	yahoo := []string{"yahoo.com", "yahoo.net", "yahoodns.net"}
+	aol := []string{"aol.com", "aol.net", "yahoo.com", "yahoo.net", "yahoodns.net"}
+	microsoft := []string{"hotmail.com", "outlook.com", "msn.com", "live.com"}
+	google := []string{"google.com", "gmail.com", "googlemail.com"}
+	m := map[string][]string{
+		"ymail.com": yahoo, "rocketmail.com": yahoo,
+		"aol.com": aol, "aim.com": aol,
+		"msn.com":   microsoft,
+		"gmail.com": google, "googlemail.com": google,
+	}
+	for _, cc := range []string{"com", "co.uk", "fr", "de", "it", "es", "ca", "ie", "in", "co.in", "com.au", "com.br", "com.ar", "com.mx", "com.sg", "com.hk", "co.id", "com.ph", "com.vn"} {
+		m["yahoo."+cc] = yahoo
+	}
+	for _, cc := range []string{"com", "co.uk", "fr", "de", "it", "es", "nl", "be", "ca", "com.au", "com.br", "co.jp"} {
+		m["hotmail."+cc] = microsoft
+		m["live."+cc] = microsoft
+		m["outlook."+cc] = microsoft
+	}
+	return m
+}()
+
+// forgedFreemail reports whether From is an address of a provider in
+// freemailProviders that none of the hops names as a server of that
+// provider. A live client (the hop the milter sees no Received field for)
+// counts by its verified reverse name. With no hop at all it says nothing.
+func forgedFreemail(tx *scoring.Transaction, from string) bool {
+	d := strings.TrimSuffix(strings.ToLower(scoring.DomainOf(from)), ".")
+	relays := freemailProviders[d]
+	if relays == nil {
+		return false
+	}
+	hops := receivedHops(tx)
+	live := tx.Front != scoring.FrontCheck && tx.Client.Addr.IsValid()
+	if live && hostIn(tx.Client.Name, relays) {
+		return false
+	}
+	if len(hops) == 0 && !live {
+		return false
+	}
+	for _, h := range hops {
+		if h.names(relays) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,139 @@
+package rules
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mailwarden/mailwarden/scoring"
+)
+
+func TestParseReceived(t *testing.T) {
+	tests := []struct {
+		name  string
+		v     string
+		hosts []string
+		ip    string
+		stamp string // RFC 3339, "" for none
+		local bool
+	}{
+		{"postfix: HELO is not a host name; reverse name and relay are",
+			"from yahoo.com (dsl-4.isp.example [198.51.100.4])\r\n\tby mx.example.org (Postfix) with ESMTP id 3F2; Mon, 5 Aug 2002 11:51:40 -0400 (EDT)",
+			[]string{"dsl-4.isp.example", "mx.example.org"}, "198.51.100.4", "2002-08-05T11:51:40-04:00", false},
+		{"postfix, no reverse name",
+			"from yahoo.com (unknown [198.51.100.4]) by mx.example.org (Postfix); Mon, 5 Aug 2002 11:51:40 -0400",
+			[]string{"mx.example.org"}, "198.51.100.4", "2002-08-05T11:51:40-04:00", false},
+		{"sendmail user@host",
+			"from web40020.mail.yahoo.com (nobody@web40020.mail.yahoo.com [66.218.78.60]) by relay.example (8.11.6/8.11.6) with SMTP id g75; Mon, 5 Aug 2002 11:51:40 -0400",
+			[]string{"web40020.mail.yahoo.com", "relay.example"}, "66.218.78.60", "2002-08-05T11:51:40-04:00", false},
+		{"exim: first word is the reverse name, helo= is not",
+			"from consort.superb.net ([209.61.216.22] helo=yahoo.com) by usw-sf-list1.sourceforge.net with esmtp (Exim 3.31) id 17Vb; Fri, 19 Jul 2002 10:19:06 -0700",
+			[]string{"consort.superb.net", "usw-sf-list1.sourceforge.net"}, "209.61.216.22", "2002-07-19T10:19:06-07:00", false},
+		{"exim without a reverse name",
+			"from [198.51.100.9] (helo=gmail.com) by mx.example with esmtp (Exim 4.96); Tue, 01 Dec 2026 10:00:00 +0000",
+			[]string{"mx.example"}, "198.51.100.9", "2026-12-01T10:00:00Z", false},
+		{"a sender's first hop",
+			"by mail-lf1-f45.google.com with SMTP id x; Tue, 01 Dec 2026 10:00:00 +0000",
+			[]string{"mail-lf1-f45.google.com"}, "", "2026-12-01T10:00:00Z", false},
+		{"loopback as the relay saw it",
+			"from localhost (localhost [127.0.0.1]) by phobos.labs.example (Postfix) with ESMTP id 6C6; Wed, 28 Aug 2002 10:50:09 -0400",
+			[]string{"localhost", "phobos.labs.example"}, "127.0.0.1", "2002-08-28T10:50:09-04:00", true},
+		{"a HELO of localhost from a remote address is not local",
+			"from localhost (dsl.isp.example [198.51.100.4]) by mx.example (Postfix); Mon, 12 Aug 2002 10:00:00 +0000",
+			[]string{"dsl.isp.example", "mx.example"}, "198.51.100.4", "2002-08-12T10:00:00Z", false},
+		{"postfix IPv6 loopback",
+			"from localhost (localhost [IPv6:::1]) by mx.example (Postfix); Mon, 12 Aug 2002 10:00:00 +0000",
+			[]string{"localhost", "mx.example"}, "::1", "2002-08-12T10:00:00Z", true},
+		{"fetchmail retrieval",
+			"from phobos [127.0.0.1] by localhost with IMAP (fetchmail-5.9.0) for jm@localhost (single-drop); Wed, 28 Aug 2002 15:50:09 +0100 (IST)",
+			[]string{"phobos", "localhost"}, "127.0.0.1", "2002-08-28T15:50:09+01:00", true},
+		{"no date", "from a.example (a.example [192.0.2.1]) by b.example", []string{"a.example", "b.example"}, "192.0.2.1", "", false},
+		{"garbage", "((((;;;", nil, "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := parseReceived(tt.v)
+			if !slices.Equal(h.hosts, tt.hosts) {
+				t.Errorf("hosts = %q, want %q", h.hosts, tt.hosts)
+			}
+			var ip netip.Addr
+			if tt.ip != "" {
+				ip = netip.MustParseAddr(tt.ip)
+			}
+			if h.ip != ip {
+				t.Errorf("ip = %v, want %v", h.ip, ip)
+			}
+			switch {
+			case tt.stamp == "" && !h.stamp.IsZero():
+				t.Errorf("stamp = %v, want none", h.stamp)
+			case tt.stamp != "":
+				want, _ := time.Parse(time.RFC3339, tt.stamp)
+				if !h.stamp.Equal(want) {
+					t.Errorf("stamp = %v, want %v", h.stamp, want)
+				}
+			}
+			if h.local() != tt.local {
+				t.Errorf("local = %v, want %v", h.local(), tt.local)
+			}
+		})
+	}
+}
+
+// TestReceivedAt: the newest non-local stamp, not the oldest nor a local
+// re-delivery; a local one only when there is nothing else.
+func TestReceivedAt(t *testing.T) {
+	msg := "Received: from localhost (localhost [127.0.0.1]) by phobos.example; Mon, 26 Aug 2002 16:47:35 -0400\n" +
+		"Received: from phobos [127.0.0.1] by localhost with IMAP (fetchmail-5.9.0); Mon, 26 Aug 2002 21:47:35 +0100\n" +
+		"Received: from xent.com ([64.161.22.236]) by dogma.example (8.11.6); Tue, 20 Aug 2002 23:01:50 +0100\n" +
+		"Received: from lair.xent.com (lair.xent.com [10.0.0.1]) by xent.com (Postfix); Tue, 20 Aug 2002 15:01:40 -0700\n" +
+		"From: a@b.example\n\nx\n"
+	got := receivedAt(receivedHops(newTx(t, msg)))
+	if want := time.Date(2002, 8, 20, 22, 1, 50, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("receivedAt = %v, want %v (dogma's stamp)", got, want)
+	}
+	only := "Received: from localhost (localhost [127.0.0.1]) by phobos.example; Mon, 26 Aug 2002 16:47:35 -0400\nFrom: a@b.example\n\nx\n"
+	if got := receivedAt(receivedHops(newTx(t, only))); got.IsZero() {
+		t.Errorf("only a local hop: want its stamp, got none")
+	}
+}
+
+func TestForgedFreemail(t *testing.T) {
+	const rcvd = "Received: from dsl-4.isp.example (dsl-4.isp.example [198.51.100.4]) by mx.example; Mon, 5 Aug 2002 11:51:40 -0400\n"
+	tests := []struct {
+		name   string
+		msg    string
+		front  string
+		client scoring.Client
+		want   bool
+	}{
+		{"yahoo, no yahoo server", rcvd + "From: <a@yahoo.co.uk>\n\nx\n", scoring.FrontCheck, scoring.Client{}, true},
+		{"yahoo relayed by yahoo", "Received: from web4.mail.yahoo.com (web4.mail.yahoo.com [66.218.78.60]) by mx.example; Mon, 5 Aug 2002 11:51:40 -0400\nFrom: <a@yahoo.com>\n\nx\n", scoring.FrontCheck, scoring.Client{}, false},
+		{"aol inside another name is no AOL server", "Received: from dialup.paola.example (dialup.paola.example [198.51.100.4]) by mx.example; Mon, 5 Aug 2002 11:51:40 -0400\nFrom: <a@aol.com>\n\nx\n", scoring.FrontCheck, scoring.Client{}, true},
+		{"a recipient address is no server", "Received: from dsl.isp.example (dsl.isp.example [198.51.100.4]) by mx.example for <bob@olive.com>; Mon, 5 Aug 2002 11:51:40 -0400\nFrom: <a@live.com>\n\nx\n", scoring.FrontCheck, scoring.Client{}, true},
+		{"an Exim helo= the sender chose is no server", "Received: from dsl.isp.example ([198.51.100.4] helo=yahoo.com) by mx.example with esmtp; Mon, 5 Aug 2002 11:51:40 -0400\nFrom: <a@yahoo.com>\n\nx\n", scoring.FrontCheck, scoring.Client{}, true},
+		{"a Postfix HELO the sender chose is no server", "Received: from smtp.gmail.com (dsl.isp.example [198.51.100.4]) by mx.example; Mon, 5 Aug 2002 11:51:40 -0400\nFrom: <a@gmail.com>\n\nx\n", scoring.FrontCheck, scoring.Client{}, true},
+		{"not a provider: aim.ac.uk", rcvd + "From: <a@aim.ac.uk>\n\nx\n", scoring.FrontCheck, scoring.Client{}, false},
+		{"not a provider: gmail.de", rcvd + "From: <a@gmail.de>\n\nx\n", scoring.FrontCheck, scoring.Client{}, false},
+		{"not a provider: gmx.net", rcvd + "From: <a@gmx.net>\n\nx\n", scoring.FrontCheck, scoring.Client{}, false},
+		{"offline, no Received: not judged", "From: <a@gmail.com>\n\nx\n", scoring.FrontCheck, scoring.Client{}, false},
+		{"live bot with no Received", "From: <a@gmail.com>\n\nx\n", scoring.FrontMilter,
+			scoring.Client{Addr: netip.MustParseAddr("198.51.100.7"), Name: "unknown"}, true},
+		{"live: the client's verified name is Google's", "Received: by 2002:a05:6a10:1234 with SMTP id x; Tue, 01 Dec 2026 10:00:00 +0000\nFrom: <a@gmail.com>\n\nx\n", scoring.FrontMilter,
+			scoring.Client{Addr: netip.MustParseAddr("209.85.167.45"), Name: "mail-lf1-f45.google.com"}, false},
+		{"live: a name that only contains google is not Google's", "From: <a@gmail.com>\n\nx\n", scoring.FrontMilter,
+			scoring.Client{Addr: netip.MustParseAddr("198.51.100.7"), Name: "google-fan.evil.example"}, true},
+		{"live: gmail's own first hop", "Received: by mail-lf1-f45.google.com with SMTP id x; Tue, 01 Dec 2026 10:00:00 +0000\nFrom: <a@gmail.com>\n\nx\n", scoring.FrontMilter,
+			scoring.Client{Addr: netip.MustParseAddr("209.85.167.45"), Name: "unknown"}, false},
+	}
+	eval := builtins["forged_freemail_rcvd"]
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tx := newTx(t, tt.msg)
+			tx.Front, tx.Client = tt.front, tt.client
+			if got := eval(tx, nil); got != tt.want {
+				t.Errorf("forged_freemail_rcvd = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
