@@ -41,7 +41,7 @@ func parseReceived(v string) receivedHop {
 			h.stamp = t
 		}
 	}
-	l := strings.ToLower(body)
+	l := asciiLower(body) // same length as body, so its indexes fit body
 	h.retrieve = strings.Contains(l, "with imap") || strings.Contains(l, "with pop3") || strings.Contains(l, "fetchmail")
 	if strings.HasPrefix(l, "from ") {
 		rest := body[len("from "):]
@@ -93,12 +93,20 @@ func parseReceived(v string) receivedHop {
 	return h
 }
 
+// addHost keeps name if it is a host name (letters, digits, "-", "_",
+// "."; IDNs appear in Received fields as punycode).
 func (h *receivedHop) addHost(name string) {
-	name = strings.Trim(strings.ToLower(name), "[]().;,")
-	if name == "" || name == "unknown" || strings.ContainsAny(name, "@=<>") {
+	name = strings.TrimSuffix(strings.Trim(strings.ToLower(name), "().;,"), ".")
+	if name == "" || name == "unknown" || len(name) > 253 {
 		return
 	}
-	h.hosts = append(h.hosts, strings.TrimSuffix(name, "."))
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return
+		}
+	}
+	h.hosts = append(h.hosts, name)
 }
 
 // bracketAddr reads "[192.0.2.1]" or "[IPv6:2001:db8::1]".
@@ -242,4 +250,16 @@ func forgedFreemail(tx *scoring.Transaction, from string) bool {
 		}
 	}
 	return true
+}
+
+// asciiLower lowercases A-Z only: unlike strings.ToLower it keeps every byte
+// where it is (invalid UTF-8 is not widened to U+FFFD).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
