@@ -137,3 +137,32 @@ func TestForgedFreemail(t *testing.T) {
 		})
 	}
 }
+
+func TestClientNoRDNS(t *testing.T) {
+	pub := netip.MustParseAddr("198.51.100.7")
+	tests := []struct {
+		name   string
+		front  string
+		client scoring.Client
+		want   bool
+	}{
+		{"postfix unknown", scoring.FrontMilter, scoring.Client{Addr: pub, Name: "unknown"}, true},
+		{"sendmail [address]", scoring.FrontMilter, scoring.Client{Addr: pub, Name: "[198.51.100.7]"}, true},
+		{"verified name", scoring.FrontMilter, scoring.Client{Addr: pub, Name: "mail.example.org"}, false},
+		{"authenticated", scoring.FrontMilter, scoring.Client{Addr: pub, Name: "unknown", AuthUser: "alice"}, false},
+		{"private network", scoring.FrontMilter, scoring.Client{Addr: netip.MustParseAddr("10.1.2.3"), Name: "unknown"}, false},
+		{"loopback", scoring.FrontMilter, scoring.Client{Addr: netip.MustParseAddr("127.0.0.1"), Name: "unknown"}, false},
+		{"offline check", scoring.FrontCheck, scoring.Client{Addr: pub, Name: "unknown"}, false},
+		{"no client", scoring.FrontMilter, scoring.Client{}, false},
+	}
+	eval := builtins["client_no_rdns"]
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tx := newTx(t, "From: a@b.example\n\nx\n")
+			tx.Front, tx.Client = tt.front, tt.client
+			if got := eval(tx, nil); got != tt.want {
+				t.Errorf("client_no_rdns = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
