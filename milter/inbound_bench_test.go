@@ -26,6 +26,7 @@ import (
 
 	gomilter "github.com/d--j/go-milter"
 
+	"github.com/mailwarden/mailwarden/internal/benchutil"
 	"github.com/mailwarden/mailwarden/internal/dnstest"
 	"github.com/mailwarden/mailwarden/internal/message"
 	"github.com/mailwarden/mailwarden/internal/store/storetest"
@@ -154,12 +155,12 @@ func TestInboundVsRspamd(t *testing.T) {
 	dnsQ0 := dns.TotalQueries()
 
 	// The measured run.
-	load0 := loadAvg()
+	load0 := benchutil.LoadAvg()
 	// CPU time of each side (load-independent, unlike wall-clock rates):
 	// the mailwarden process, rspamd's process group, this test process
 	// (which is the loopback DNS server and otherwise idle), milterload.
 	mwPID := pidByCmdline(t, mw.ConfigPath)
-	mwCPU0, rsCPU0, dnsCPU0 := procCPU(mwPID), groupCPU(rs.pgid), selfCPU()
+	mwCPU0, rsCPU0, dnsCPU0 := procCPU(mwPID), groupCPU(rs.pgid), benchutil.CPUTime()
 	args := []string{"-compare", "mailwarden=" + mw.Milter + ",rspamd=inet:" + rs.milterAddr, "-baseline", "rspamd",
 		"-c", strconv.Itoa(conc), "-rounds", strconv.Itoa(rounds), "-dir", corpus,
 		"-ip", inboundIP, "-helo", inboundHELO, "-from", inboundFrom, "-rcpt", inboundRcpt}
@@ -175,8 +176,8 @@ func TestInboundVsRspamd(t *testing.T) {
 		t.Fatalf("milterload %s: %v\n%s", strings.Join(args, " "), err, stdout.String())
 	}
 	elapsed := time.Since(start)
-	load1 := loadAvg()
-	mwCPU, rsCPU, dnsCPU := procCPU(mwPID)-mwCPU0, groupCPU(rs.pgid)-rsCPU0, selfCPU()-dnsCPU0
+	load1 := benchutil.LoadAvg()
+	mwCPU, rsCPU, dnsCPU := procCPU(mwPID)-mwCPU0, groupCPU(rs.pgid)-rsCPU0, benchutil.CPUTime()-dnsCPU0
 	loadCPU := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	fmt.Printf("milterload %s\n%s", strings.Join(args, " "), stdout.String())
 	rows := parseMilterloadTable(t, stdout.String())
@@ -715,31 +716,14 @@ func inboundScan(addr string, m inboundMail) ([]gomilter.ModifyAction, string, e
 			return nil, "", err
 		}
 		if a.StopProcessing() || a.Type == gomilter.ActionDiscard {
-			return nil, inboundAction(a), nil
+			return nil, benchutil.MilterAction(a), nil
 		}
 	}
 	mods, a, err := s.BodyReadFrom(bytes.NewReader(m.body))
 	if err != nil {
 		return nil, "", err
 	}
-	return mods, inboundAction(a), nil
-}
-
-func inboundAction(a *gomilter.Action) string {
-	switch a.Type {
-	case gomilter.ActionAccept, gomilter.ActionContinue:
-		return "accept"
-	case gomilter.ActionDiscard:
-		return "discard"
-	case gomilter.ActionTempFail:
-		return "tempfail"
-	case gomilter.ActionReject, gomilter.ActionRejectWithCode:
-		if a.SMTPCode >= 400 && a.SMTPCode < 500 {
-			return "tempfail"
-		}
-		return "reject"
-	}
-	return "other"
+	return mods, benchutil.MilterAction(a), nil
 }
 
 func modHeader(mods []gomilter.ModifyAction, name string) (string, bool) {
@@ -947,26 +931,6 @@ func pidByCmdline(t *testing.T, s string) int {
 	}
 	t.Fatalf("no process with %q in its command line", s)
 	return 0
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func envInt(name string, def int) int {

@@ -1,17 +1,11 @@
 package policy
 
 import (
-	"syscall"
 	"testing"
 	"time"
-)
 
-// cpuTime returns the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/mailwarden/mailwarden/internal/benchutil"
+)
 
 // BenchmarkPolicyWarm measures policy requests per second on one
 // connection, each request answered before the next is sent (as Postfix
@@ -28,7 +22,7 @@ func BenchmarkPolicyWarm(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), benchutil.CPUTime()
 	for range b.N {
 		if got := c.ask(b, req); got != "action=DUNNO" {
 			b.Fatal(got)
@@ -37,5 +31,5 @@ func BenchmarkPolicyWarm(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 	// CPU per request, client and server together: what the request costs
 	// on a machine whose cores are busy with other work.
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/req")
+	b.ReportMetric(float64((benchutil.CPUTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/req")
 }

@@ -8,13 +8,13 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mailwarden/mailwarden/internal/app"
+	"github.com/mailwarden/mailwarden/internal/benchutil"
 	"github.com/mailwarden/mailwarden/internal/config"
 	"github.com/mailwarden/mailwarden/internal/dnstest"
 	"github.com/mailwarden/mailwarden/internal/store"
@@ -40,12 +40,6 @@ budget = "3s"
 [karma]
 enabled = true
 `
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 func startWired(b *testing.B, cacheSize int) (addr string, dns *dnstest.Server) {
 	b.Helper()
@@ -118,7 +112,7 @@ func runWired(b *testing.B, cacheSize int, next func(i int) string) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), benchutil.CPUTime()
 	for i := range b.N {
 		if got := ask(next(i)); got != "action=DUNNO" {
 			b.Fatalf("reply %q", got)
@@ -126,7 +120,7 @@ func runWired(b *testing.B, cacheSize int, next func(i int) string) {
 	}
 	el := time.Since(start)
 	b.ReportMetric(float64(b.N)/el.Seconds(), "req/s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/req")
+	b.ReportMetric(float64((benchutil.CPUTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/req")
 }
 
 // BenchmarkPolicyWired:

@@ -29,6 +29,7 @@ import (
 
 	gomilter "github.com/d--j/go-milter"
 
+	"github.com/mailwarden/mailwarden/internal/benchutil"
 	"github.com/mailwarden/mailwarden/internal/config"
 	"github.com/mailwarden/mailwarden/internal/message"
 	mwmilter "github.com/mailwarden/mailwarden/milter"
@@ -243,7 +244,7 @@ func session(client *gomilter.Client, mails []mail, i, k int, ip, helo, from, rc
 				return "error", err
 			}
 			_ = mods
-			return actionName(a), nil
+			return benchutil.MilterAction(a), nil
 		}()
 		out = append(out, time.Since(t0))
 		acts = append(acts, act)
@@ -283,23 +284,6 @@ func serveNoop(addr string, likeMailwarden bool) {
 	go func() { <-sigs; srv.Close() }()
 	fmt.Println("noop milter listening on", ln.Addr())
 	srv.Serve(ln)
-}
-
-func actionName(a *gomilter.Action) string {
-	switch a.Type {
-	case gomilter.ActionAccept, gomilter.ActionContinue:
-		return "accept"
-	case gomilter.ActionDiscard:
-		return "discard"
-	case gomilter.ActionTempFail:
-		return "tempfail"
-	case gomilter.ActionReject, gomilter.ActionRejectWithCode:
-		if a.SMTPCode >= 400 && a.SMTPCode < 500 {
-			return "tempfail"
-		}
-		return "reject"
-	}
-	return "other"
 }
 
 // compare measures several milters in alternating rounds (so drift on a

@@ -5,10 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mailwarden/mailwarden/internal/benchutil"
 	"github.com/mailwarden/mailwarden/internal/message"
 	"github.com/mailwarden/mailwarden/scoring"
 )
@@ -93,7 +93,7 @@ func BenchmarkScorerCorpus(b *testing.B) {
 			defer func() { noPrefilter = false }()
 			e := scorerEngine(b)
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := benchutil.CPUTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				scoreOne(e, msgs[i%len(msgs)].m)
@@ -102,14 +102,7 @@ func BenchmarkScorerCorpus(b *testing.B) {
 			// On a shared machine wall time mostly measures the others;
 			// process CPU time per message is the figure to compare.
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
+			b.ReportMetric(float64((benchutil.CPUTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
 		})
 	}
-}
-
-// cpuTime is the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -19,9 +19,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/mailwarden/mailwarden/internal/benchutil"
 	"github.com/mailwarden/mailwarden/internal/message"
 	"github.com/mailwarden/mailwarden/internal/store"
 	"github.com/mailwarden/mailwarden/scoring/bayes"
@@ -159,7 +159,7 @@ func (r *run) mailwarden() error {
 	// Learning rate: parse, tokenize and learn (fsync'd commits, 50
 	// messages per transaction as `mailwarden learn` does).
 	const batch = 50
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), benchutil.CPUTime()
 	var items []bayes.Item
 	flush := func() error {
 		if len(items) == 0 {
@@ -192,7 +192,7 @@ func (r *run) mailwarden() error {
 	if err := flush(); err != nil {
 		return err
 	}
-	el, cpuLearn := time.Since(start), cpuTime()-cpu0
+	el, cpuLearn := time.Since(start), benchutil.CPUTime()-cpu0
 	stats, err := db.Stats(ctx)
 	if err != nil {
 		return err
@@ -206,7 +206,7 @@ func (r *run) mailwarden() error {
 	per10k := float64(fi.Size()) / float64(len(r.train)) * 10000
 	r.notes = append(r.notes,
 		fmt.Sprintf("mailwarden learning: %d messages in %.2fs = %.0f msgs/s wall clock (embedded store, fsync'd, batches of %d; parse+tokenize+learn); CPU %.2f ms per message = %.0f msgs/s per CPU second; load average during the run %s",
-			len(r.train), el.Seconds(), rate, batch, cpuLearn.Seconds()*1000/float64(len(r.train)), float64(len(r.train))/cpuLearn.Seconds(), loadAvg()),
+			len(r.train), el.Seconds(), rate, batch, cpuLearn.Seconds()*1000/float64(len(r.train)), float64(len(r.train))/cpuLearn.Seconds(), benchutil.LoadAvg()),
 		fmt.Sprintf("mailwarden store: %d tokens, file %.1f MB = %.1f MB per 10k messages learned", stats.NTokens, float64(fi.Size())/1e6, per10k/1e6))
 	logf("learned %d in %s (%.0f/s); %d tokens", len(r.train), el, rate, stats.NTokens)
 
@@ -222,7 +222,7 @@ func (r *run) mailwarden() error {
 	var times, ttimes []float64
 	var bsym system
 	bsym.Name = "mailwarden Bayes alone (BAYES_xx symbol score)"
-	cpuC0 := cpuTime()
+	cpuC0 := benchutil.CPUTime()
 	for _, s := range r.test {
 		t0 := time.Now()
 		toks := r.tok.Tokens(bayes.Extract(s.Msg))
@@ -238,10 +238,10 @@ func (r *run) mailwarden() error {
 		w := symbolScore(j.Prob)
 		bsym.Scores = append(bsym.Scores, scored{Spam: s.Spam, Group: s.Group, Score: w})
 	}
-	cpuClass := cpuTime() - cpuC0
+	cpuClass := benchutil.CPUTime() - cpuC0
 	r.notes = append(r.notes, fmt.Sprintf("mailwarden classification, store lookup + combine per message: median %.3f ms, p99 %.3f ms, max %.2f ms; MIME decoding + tokenizing before it: median %.2f ms, p99 %.2f ms; CPU for all of it %.2f ms per message; load average %s",
 		percentile(times, 0.5), percentile(times, 0.99), percentile(times, 1), percentile(ttimes, 0.5), percentile(ttimes, 0.99),
-		cpuClass.Seconds()*1000/float64(len(r.test)), loadAvg()))
+		cpuClass.Seconds()*1000/float64(len(r.test)), benchutil.LoadAvg()))
 	r.systems = append(r.systems, sys)
 	bsym.Threshold, bsym.Level = 3.0, "BAYES_95 or above (≥ 3.0)"
 	r.systems = append(r.systems, bsym)
@@ -315,26 +315,4 @@ func (r *run) report() {
 		fmt.Fprintf(w, "| %s | %.3f | %s | %.2f%% (%s) | %.2f%% | %.1f%% |\n",
 			s.Name, (1-a)*100, s.Level, fp*100, strings.Join(gs, ", "), fn*100, caught*100)
 	}
-}
-
-// cpuTime is the process's user+system CPU time: a figure that, unlike wall
-// clock, does not depend on what else the machine runs.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
