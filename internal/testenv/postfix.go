@@ -281,6 +281,40 @@ func (p *Postfix) Send(t testing.TB, from string, rcpts []string, data []byte) S
 	return p.SendMany(t, "client.mailwarden.test", []Mail{{From: from, Rcpts: rcpts, Data: data}})[0]
 }
 
+// SendAs sends one message as another client: the session starts with
+// Postfix's XCLIENT command (xclient is its attribute list, e.g.
+// "ADDR=198.51.100.7 NAME=[UNAVAILABLE]"), so smtpd and its milters see
+// that address and name instead of 127.0.0.1. The instance must allow it:
+// MainCF smtpd_authorized_xclient_hosts = 127.0.0.0/8.
+func (p *Postfix) SendAs(t testing.TB, xclient, from string, rcpts []string, data []byte) SendResult {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", p.SMTPAddr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial postfix: %v", err)
+	}
+	c, err := smtp.NewClient(conn, "127.0.0.1")
+	if err != nil {
+		t.Fatalf("smtp greeting: %v", err)
+	}
+	defer c.Close()
+	id, err := c.Text.Cmd("XCLIENT %s", xclient)
+	if err != nil {
+		t.Fatalf("XCLIENT: %v", err)
+	}
+	c.Text.StartResponse(id)
+	_, _, err = c.Text.ReadResponse(220) // a new greeting, as for a new client
+	c.Text.EndResponse(id)
+	if err != nil {
+		t.Fatalf("XCLIENT %s: %v", xclient, err)
+	}
+	if err := c.Hello("client.mailwarden.test"); err != nil {
+		t.Fatalf("EHLO: %v", err)
+	}
+	r := sendOne(c, Mail{From: from, Rcpts: rcpts, Data: data})
+	c.Quit()
+	return r
+}
+
 // SendMany sends several messages over ONE SMTP connection.
 func (p *Postfix) SendMany(t testing.TB, helo string, mails []Mail) []SendResult {
 	t.Helper()

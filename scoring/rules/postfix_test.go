@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailwarden/mailwarden/internal/dnstest"
 	"github.com/mailwarden/mailwarden/internal/testenv"
 )
 
@@ -113,4 +114,73 @@ func TestPostfixSpamLevels(t *testing.T) {
 			t.Errorf("forged X-Mailwarden-Sort kept")
 		}
 	})
+}
+
+// rdnsConfig: the client is remote (XCLIENT gives it a public address), the
+// default rules run for it, and the checks that would resolve names are
+// off; [dns] points at the loopback test server all the same.
+const rdnsConfig = `
+[server]
+milter_listen = "{{MILTER}}"
+state_dir = "{{STATE}}"
+[dns]
+servers = ["%s"]
+[spam]
+sensitivity = "custom"
+tag_level = 4.0
+reject_level = 12.0
+[rules]
+paths = [%q]
+profiles = ["remote"]
+[envelope.dnsbl]
+enabled = false
+[envelope.uribl]
+enabled = false
+[envelope.helo]
+policy = "off"
+[envelope.resolvable_fromhost]
+enabled = false
+[spf]
+enabled = false
+[dmarc]
+enabled = false
+[greylist]
+enabled = false
+[virus]
+enabled = false
+[load]
+enabled = false
+[karma]
+enabled = false
+`
+
+// TestPostfixClientWithoutRDNS: MW_RDNS_NONE through a real Postfix. XCLIENT
+// makes the session's client a public address, with no reverse name and
+// then with one; the milter must see what Postfix knows of it.
+func TestPostfixClientWithoutRDNS(t *testing.T) {
+	dns := dnstest.New(t)
+	d := testenv.StartDaemon(t, fmt.Sprintf(rdnsConfig, dns.Addr(), filepath.Join(testenv.RepoRoot(), "contrib", "rules")))
+	pf := testenv.StartPostfix(t, testenv.PostfixOptions{Milter: d.Milter, MainCF: map[string]string{
+		"smtpd_authorized_xclient_hosts": "127.0.0.0/8",
+		"relay_domains":                  "example.org",
+	}})
+	for _, tc := range []struct {
+		xclient string
+		want    bool
+	}{
+		{"ADDR=198.51.100.7 NAME=[UNAVAILABLE]", true},
+		{"ADDR=198.51.100.8 NAME=mail.sender.example", false},
+	} {
+		t.Run(tc.xclient, func(t *testing.T) {
+			before := len(pf.Sink.Messages())
+			r := pf.SendAs(t, tc.xclient, "sender@example.com", []string{"rcpt@example.org"}, e2eMail("sender@example.com", "hello", "see you at noon"))
+			if r.Code != 250 {
+				t.Fatalf("send: %v\n%s", r, d.Log())
+			}
+			st := pf.Sink.Wait(t, before+1, 20*time.Second)[before].Header("X-Spam-Status")
+			if got := strings.Contains(st, "MW_RDNS_NONE"); got != tc.want {
+				t.Errorf("X-Spam-Status = %q: MW_RDNS_NONE %v, want %v", st, got, tc.want)
+			}
+		})
+	}
 }
