@@ -154,10 +154,13 @@ enabled = false
 enabled = false
 `
 
-// TestPostfixClientWithoutRDNS: MW_RDNS_NONE through a real Postfix. XCLIENT
-// makes the session's client a public address, with no reverse name and
-// then with one; the milter must see what Postfix knows of it.
-func TestPostfixClientWithoutRDNS(t *testing.T) {
+// TestPostfixClient: the rules that judge the SMTP client, through a real
+// Postfix. XCLIENT makes the session's client a public address, with or
+// without a reverse name; the milter must see what Postfix knows of it.
+// MW_RDNS_NONE: no verified name. MW_FORGED_FREEMAIL_RCVD: a Gmail From
+// from a client that is not Google's (the message has no Received field of
+// its own, so the client is the only hop).
+func TestPostfixClient(t *testing.T) {
 	dns := dnstest.New(t)
 	d := testenv.StartDaemon(t, fmt.Sprintf(rdnsConfig, dns.Addr(), filepath.Join(testenv.RepoRoot(), "contrib", "rules")))
 	pf := testenv.StartPostfix(t, testenv.PostfixOptions{Milter: d.Milter, MainCF: map[string]string{
@@ -165,21 +168,30 @@ func TestPostfixClientWithoutRDNS(t *testing.T) {
 		"relay_domains":                  "example.org",
 	}})
 	for _, tc := range []struct {
-		xclient string
-		want    bool
+		xclient, from string
+		want, not     []string
 	}{
-		{"ADDR=198.51.100.7 NAME=[UNAVAILABLE]", true},
-		{"ADDR=198.51.100.8 NAME=mail.sender.example", false},
+		{"ADDR=198.51.100.7 NAME=[UNAVAILABLE]", "sender@example.com", []string{"MW_RDNS_NONE"}, nil},
+		{"ADDR=198.51.100.8 NAME=mail.sender.example", "sender@example.com", nil, []string{"MW_RDNS_NONE"}},
+		{"ADDR=198.51.100.9 NAME=dsl.isp.example", "someone@gmail.com", []string{"MW_FORGED_FREEMAIL_RCVD"}, []string{"MW_RDNS_NONE"}},
+		{"ADDR=209.85.167.45 NAME=mail-lf1-f45.google.com", "someone@gmail.com", nil, []string{"MW_FORGED_FREEMAIL_RCVD", "MW_RDNS_NONE"}},
 	} {
-		t.Run(tc.xclient, func(t *testing.T) {
+		t.Run(tc.xclient+" "+tc.from, func(t *testing.T) {
 			before := len(pf.Sink.Messages())
-			r := pf.SendAs(t, tc.xclient, "sender@example.com", []string{"rcpt@example.org"}, e2eMail("sender@example.com", "hello", "see you at noon"))
+			r := pf.SendAs(t, tc.xclient, tc.from, []string{"rcpt@example.org"}, e2eMail(tc.from, "hello", "see you at noon"))
 			if r.Code != 250 {
 				t.Fatalf("send: %v\n%s", r, d.Log())
 			}
 			st := pf.Sink.Wait(t, before+1, 20*time.Second)[before].Header("X-Spam-Status")
-			if got := strings.Contains(st, "MW_RDNS_NONE"); got != tc.want {
-				t.Errorf("X-Spam-Status = %q: MW_RDNS_NONE %v, want %v", st, got, tc.want)
+			for _, w := range tc.want {
+				if !strings.Contains(st, w) {
+					t.Errorf("X-Spam-Status = %q: want %s", st, w)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(st, n) {
+					t.Errorf("X-Spam-Status = %q: want no %s", st, n)
+				}
 			}
 		})
 	}
