@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/mailwarden/mailwarden/internal/mime"
 	"github.com/mailwarden/mailwarden/internal/writebehind"
 	"github.com/mailwarden/mailwarden/scoring"
 )
@@ -182,7 +183,7 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 		return nil
 	}
 	start := time.Now()
-	toks := c.cfg.Tokenizer.Tokens(Extract(tx.Message))
+	toks := c.cfg.Tokenizer.Tokens(FromParsed(tx.Message.Header.Fields, mime.Get(tx)))
 	id, err := MessageID(tx.Message, c.cfg.Tokenizer.SubjectTag)
 	if err != nil {
 		return err

@@ -1,11 +1,15 @@
 package bayes
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mailwarden/mailwarden/internal/message"
+	"github.com/mailwarden/mailwarden/internal/mime"
+	"github.com/mailwarden/mailwarden/internal/store/storetest"
+	"github.com/mailwarden/mailwarden/scoring"
 )
 
 func parse(t testing.TB, s string) *message.Message {
@@ -246,5 +250,45 @@ func TestSubjectTagIgnored(t *testing.T) {
 	}
 	if strings.Contains(b, "spam") {
 		t.Errorf("the tag was tokenized: %s", b)
+	}
+}
+
+// TestCheckUsesTheSharedParse: in the daemon Bayes reads the MIME walk the
+// other checks share (mime.Get), not a parse of its own, and what it judges
+// is what `mailwarden learn` learns from the same message (Extract).
+func TestCheckUsesTheSharedParse(t *testing.T) {
+	raw := "Subject: offer\nContent-Type: multipart/alternative; boundary=BB\n\n" +
+		"--BB\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\ncaf=E9 deals at http://shop.example/x\n" +
+		"--BB\nContent-Type: text/html\n\n<p>Click <a href=\"http://click.example/go\">here</a></p>\n--BB--\n"
+	c := New(Config{MinSpam: 1, MinHam: 1}, NewDB(storetest.Bolt(t)), nil)
+	e, err := scoring.New(scoring.Options{Levels: scoring.Levels{TagLevel: 5}}, []scoring.Check{c}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	judged := func(tx *scoring.Transaction) []uint64 {
+		t.Helper()
+		e.RunStage(context.Background(), scoring.StageEOM, tx)
+		v, ok := tx.Value(ValueItem)
+		if !ok {
+			t.Fatal("no item recorded")
+		}
+		return v.(Item).Hashes
+	}
+
+	m := parse(t, raw)
+	learned := Tokenizer{}.Tokens(Extract(m))
+	if !slices.Contains(learned, "url:host:click.example") || !slices.Contains(learned, "café") {
+		t.Errorf("tokens miss the HTML link or the decoded text: %q", learned)
+	}
+	if got := judged(&scoring.Transaction{Message: m}); !slices.Equal(got, Hashes(learned)) {
+		t.Errorf("the check's tokens (%d) differ from the learner's (%d)", len(got), len(learned))
+	}
+
+	// A link only the shared parse has shows that the check read it.
+	tx := &scoring.Transaction{Message: parse(t, raw)}
+	shared := mime.Get(tx)
+	shared.Links = append(shared.Links, mime.Link{URL: "http://only-shared.example/", Scheme: "http", Host: "only-shared.example"})
+	if !slices.Contains(judged(tx), Hash("url:host:only-shared.example")) {
+		t.Errorf("the check did not read the shared MIME parse")
 	}
 }

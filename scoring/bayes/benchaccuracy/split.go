@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mailwarden/mailwarden/internal/message"
+	"github.com/mailwarden/mailwarden/internal/mime"
 	"github.com/mailwarden/mailwarden/scoring/bayes"
 )
 
@@ -73,9 +74,11 @@ func splitmix(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
+// signature hashes the message's decoded text as internal/mime renders it
+// (the MIME walk every check shares), not as the Bayes tokenizer reads it,
+// so that a tokenizer change does not move the split.
 func signature(s *sample) [numHashes]uint64 {
-	d := bayes.Extract(s.Msg)
-	words := strings.Fields(strings.ToLower(strings.Join(d.Texts, " ")))
+	words := strings.Fields(strings.ToLower(mime.ParseMessage(s.Msg).Text()))
 	var sig [numHashes]uint64
 	for i := range sig {
 		sig[i] = ^uint64(0)
