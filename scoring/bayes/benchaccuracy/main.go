@@ -23,6 +23,7 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/benchutil"
 	"github.com/mailwarden/mailwarden/internal/message"
+	"github.com/mailwarden/mailwarden/internal/mime"
 	"github.com/mailwarden/mailwarden/internal/store"
 	"github.com/mailwarden/mailwarden/scoring/bayes"
 )
@@ -219,30 +220,36 @@ func (r *run) mailwarden() error {
 	var sys system
 	sys.Name = "mailwarden Bayes alone (probability)"
 	sys.Threshold, sys.Level = 0.9, "p ≥ 0.9"
-	var times, ttimes, all []float64
+	// Per message: the MIME walk (in the daemon shared with the other
+	// checks, mime.Get), then what Bayes itself adds: tokenizing, the store
+	// lookup and the combining.
+	var decode, tokenize, classify, adds []float64
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	var bsym system
 	bsym.Name = "mailwarden Bayes alone (BAYES_xx symbol score)"
 	cpuC0 := benchutil.CPUTime()
 	for _, s := range r.test {
 		t0 := time.Now()
-		toks := r.tok.Tokens(bayes.Extract(s.Msg))
-		hashes := bayes.Hashes(toks)
+		parsed := mime.ParseMessage(s.Msg)
 		t1 := time.Now()
+		toks := r.tok.Tokens(bayes.FromParsed(s.Msg.Header.Fields, parsed))
+		hashes := bayes.Hashes(toks)
+		t2 := time.Now()
 		j, err := chk.Classify(ctx, toks, hashes)
 		if err != nil {
 			return err
 		}
-		ttimes = append(ttimes, float64(t1.Sub(t0).Microseconds())/1000)
-		times = append(times, float64(time.Since(t1).Microseconds())/1000)
-		all = append(all, float64(time.Since(t0).Microseconds())/1000)
+		t3 := time.Now()
+		decode, tokenize = append(decode, ms(t1.Sub(t0))), append(tokenize, ms(t2.Sub(t1)))
+		classify, adds = append(classify, ms(t3.Sub(t2))), append(adds, ms(t3.Sub(t1)))
 		sys.Scores = append(sys.Scores, scored{Spam: s.Spam, Group: s.Group, Score: j.Prob})
 		w := symbolScore(j.Prob)
 		bsym.Scores = append(bsym.Scores, scored{Spam: s.Spam, Group: s.Group, Score: w})
 	}
 	cpuClass := benchutil.CPUTime() - cpuC0
-	r.notes = append(r.notes, fmt.Sprintf("mailwarden classification, store lookup + combine per message: median %.3f ms, p99 %.3f ms, max %.2f ms; MIME decoding + tokenizing before it: median %.2f ms, p99 %.2f ms; all Bayes does for a message in the daemon (its own MIME decoding, tokenizing, lookup, combining): median %.3f ms, p99 %.3f ms; CPU for all of it %.2f ms per message; load average %s",
-		percentile(times, 0.5), percentile(times, 0.99), percentile(times, 1), percentile(ttimes, 0.5), percentile(ttimes, 0.99),
-		percentile(all, 0.5), percentile(all, 0.99), cpuClass.Seconds()*1000/float64(len(r.test)), benchutil.LoadAvg()))
+	r.notes = append(r.notes, fmt.Sprintf("mailwarden classification per message: what Bayes adds in the daemon (tokenizing + store lookup + combining) median %.3f ms, p99 %.3f ms, max %.2f ms; of which lookup + combining median %.3f ms, p99 %.3f ms; the MIME walk before it, shared with the other checks: median %.2f ms, p99 %.2f ms; CPU for all of it %.2f ms per message; load average %s",
+		percentile(adds, 0.5), percentile(adds, 0.99), percentile(adds, 1), percentile(classify, 0.5), percentile(classify, 0.99),
+		percentile(decode, 0.5), percentile(decode, 0.99), cpuClass.Seconds()*1000/float64(len(r.test)), benchutil.LoadAvg()))
 	r.systems = append(r.systems, sys)
 	bsym.Threshold, bsym.Level = 3.0, "BAYES_95 or above (≥ 3.0)"
 	r.systems = append(r.systems, bsym)
