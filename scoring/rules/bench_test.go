@@ -74,7 +74,7 @@ func scorerEngine(tb testing.TB) *scoring.Engine {
 }
 
 func scoreOne(e *scoring.Engine, m *message.Message) *scoring.Verdict {
-	tx := &scoring.Transaction{Message: m, MailFrom: "sender@example.com", Rcpts: []string{"user@example.org"}, Start: time.Unix(1041379200, 0)}
+	tx := &scoring.Transaction{Message: m, MailFrom: "sender@example.com", Rcpts: []string{"user@example.org"}, Start: time.Unix(1041379200, 0), Front: scoring.FrontCheck}
 	e.RunStage(context.Background(), scoring.StageHeaders, tx)
 	e.RunStage(context.Background(), scoring.StageEOM, tx)
 	return e.Verdict(tx)

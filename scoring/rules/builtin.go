@@ -68,16 +68,19 @@ var builtins = map[string]evalFunc{
 		}
 		return false
 	},
-	// reply_to_other_domain: Reply-To points to another organizational
-	// domain than From (the business-email-compromise diversion).
 	// client_no_rdns: the SMTP client has no verified reverse name
-	// (SpamAssassin's RDNS_NONE, rspamd's HFILTER_HOSTNAME_UNKNOWN): Postfix
-	// says "unknown", Sendmail gives "[address]". Judged live only, for a
-	// public address and an unauthenticated client; offline the name is
-	// not known.
+	// (SpamAssassin's RDNS_NONE, rspamd's HFILTER_HOSTNAME_UNKNOWN), for a
+	// public address and an unauthenticated client. Live, from the client
+	// the front-end reports: Postfix says "unknown", Sendmail gives
+	// "[address]". Offline (mailwarden check), from the Received field
+	// written where the message reached our network (handoff).
 	"client_no_rdns": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
+		if tx.Front == scoring.FrontCheck {
+			h, ok := handoff(receivedHops(tx))
+			return ok && h.noRDNS && !h.auth
+		}
 		c := tx.Client
-		if tx.Front == scoring.FrontCheck || !c.Addr.IsValid() || c.AuthUser != "" {
+		if !c.Addr.IsValid() || c.AuthUser != "" {
 			return false
 		}
 		if a := c.Addr.Unmap(); a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() {
@@ -86,6 +89,8 @@ var builtins = map[string]evalFunc{
 		n := strings.TrimSpace(c.Name)
 		return n == "" || strings.EqualFold(n, "unknown") || strings.HasPrefix(n, "[")
 	},
+	// reply_to_other_domain: Reply-To points to another organizational
+	// domain than From (the business-email-compromise diversion).
 	"reply_to_other_domain": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
 		h := &tx.Message.Header
 		rt, from := h.Get("Reply-To"), h.Get("From")

@@ -25,6 +25,13 @@ type receivedHop struct {
 	ip       netip.Addr // the sending host's address, if given
 	stamp    time.Time  // zero if the field has no readable date
 	retrieve bool       // a fetchmail, IMAP or POP3 retrieval
+	// noRDNS: the receiving relay recorded ip with no reverse name, in a
+	// form that says so (Postfix "unknown [ip]", Sendmail "([ip])", Exim
+	// "from [ip] (helo=...)").
+	noRDNS bool
+	// auth: the sender authenticated (RFC 3848 "with ESMTPA", "ESMTPSA",
+	// "LMTPA"...).
+	auth bool
 }
 
 // maxReceived bounds the header fields read for Received.
@@ -43,6 +50,11 @@ func parseReceived(v string) receivedHop {
 	}
 	l := asciiLower(body) // same length as body, so its indexes fit body
 	h.retrieve = strings.Contains(l, "with imap") || strings.Contains(l, "with pop3") || strings.Contains(l, "fetchmail")
+	if i := strings.Index(l, " with "); i >= 0 {
+		proto, _, _ := strings.Cut(l[i+len(" with "):], " ")
+		proto = strings.TrimRight(proto, ";")
+		h.auth = strings.HasSuffix(proto, "smtpa") || strings.HasSuffix(proto, "smtpsa") || strings.HasSuffix(proto, "lmtpa") || strings.HasSuffix(proto, "lmtpsa")
+	}
 	if strings.HasPrefix(l, "from ") {
 		rest := body[len("from "):]
 		first, after, _ := strings.Cut(rest, " ")
@@ -73,6 +85,7 @@ func parseReceived(v string) receivedHop {
 					rdns = first
 				}
 			}
+			h.noRDNS = h.ip.IsValid() && (rdns == "" || strings.EqualFold(rdns, "unknown"))
 			h.addHost(rdns)
 		} else {
 			if strings.HasPrefix(after, "[") { // fetchmail "from host [ip]"
@@ -175,6 +188,28 @@ func arrival(tx *scoring.Transaction) (t time.Time, ok bool) {
 	}
 	t = receivedAt(receivedHops(tx))
 	return t, !t.IsZero()
+}
+
+// handoff is the hop where the message reached our network, for mail
+// judged after it arrived: the newest hop that is neither a hand-off
+// inside one machine nor from a private address (a relay of our own), as
+// SpamAssassin's "last untrusted relay" with its trust inferred. ok is
+// false when that hop names no address: nothing can be said of it.
+// Live mail does not need it: the front-end knows the client.
+func handoff(hops []receivedHop) (h receivedHop, ok bool) {
+	for _, h := range hops {
+		if h.local() {
+			continue
+		}
+		if !h.ip.IsValid() {
+			return h, false
+		}
+		if a := h.ip.Unmap(); a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLoopback() {
+			continue
+		}
+		return h, true
+	}
+	return receivedHop{}, false
 }
 
 // receivedAt is the date stamp of the newest Received field that has one,

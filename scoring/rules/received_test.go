@@ -152,7 +152,7 @@ func TestClientNoRDNS(t *testing.T) {
 		{"authenticated", scoring.FrontMilter, scoring.Client{Addr: pub, Name: "unknown", AuthUser: "alice"}, false},
 		{"private network", scoring.FrontMilter, scoring.Client{Addr: netip.MustParseAddr("10.1.2.3"), Name: "unknown"}, false},
 		{"loopback", scoring.FrontMilter, scoring.Client{Addr: netip.MustParseAddr("127.0.0.1"), Name: "unknown"}, false},
-		{"offline check", scoring.FrontCheck, scoring.Client{Addr: pub, Name: "unknown"}, false},
+		{"offline, no Received field: not judged", scoring.FrontCheck, scoring.Client{Addr: pub, Name: "unknown"}, false},
 		{"no client", scoring.FrontMilter, scoring.Client{}, false},
 	}
 	eval := builtins["client_no_rdns"]
@@ -160,6 +160,48 @@ func TestClientNoRDNS(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tx := newTx(t, "From: a@b.example\n\nx\n")
 			tx.Front, tx.Client = tt.front, tt.client
+			if got := eval(tx, nil); got != tt.want {
+				t.Errorf("client_no_rdns = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestClientNoRDNSOffline: mail judged after it arrived is judged by the
+// Received field written where it reached our network (handoff): local
+// hand-offs and private relays passed over, each MTA's way of writing "no
+// reverse name" read, authenticated senders spared.
+func TestClientNoRDNSOffline(t *testing.T) {
+	const (
+		local   = "Received: from localhost (localhost [127.0.0.1]) by mx.example (Postfix); Mon, 5 Aug 2002 11:51:42 -0400\n"
+		fetch   = "Received: from mx.example [192.0.2.25] by localhost with IMAP (fetchmail-5.9.0); Mon, 5 Aug 2002 16:51:43 +0100\n"
+		private = "Received: from gw.example (gw.example [10.1.2.3]) by mx.example (Postfix); Mon, 5 Aug 2002 11:51:41 -0400\n"
+		named   = "Received: from helo.example (mail.sender.example [198.51.100.4]) by mx.example (Postfix); Mon, 5 Aug 2002 11:51:40 -0400\n"
+		unnamed = "Received: from helo.example (unknown [198.51.100.4]) by mx.example (Postfix); Mon, 5 Aug 2002 11:51:40 -0400\n"
+	)
+	tests := []struct {
+		name string
+		rcvd string
+		want bool
+	}{
+		{"postfix unknown", unnamed, true},
+		{"postfix with a name", named, false},
+		{"sendmail ([ip])", "Received: from helo.example ([198.51.100.4]) by mx.example (8.11.6/8.11.6) with ESMTP id g4G; Thu, 16 May 2002 12:18:46 +0100\n", true},
+		{"sendmail (name [ip])", "Received: from helo.example (mail.sender.example [198.51.100.4]) by mx.example (8.11.6/8.11.6) with ESMTP id g4G; Thu, 16 May 2002 12:18:46 +0100\n", false},
+		{"exim [ip] (helo=)", "Received: from [198.51.100.9] (helo=helo.example) by mx.example with esmtp (Exim 4.96); Tue, 01 Dec 2026 10:00:00 +0000\n", true},
+		{"exim name ([ip] helo=)", "Received: from mail.sender.example ([198.51.100.9] helo=helo.example) by mx.example with esmtp (Exim 4.96); Tue, 01 Dec 2026 10:00:00 +0000\n", false},
+		{"local hand-offs and retrieval passed over", local + fetch + unnamed, true},
+		{"a private relay of ours passed over", private + unnamed, true},
+		{"only the hand-off counts, not the hops before it", named + unnamed, false},
+		{"authenticated submission", "Received: from helo.example (unknown [198.51.100.4]) by mx.example (Postfix) with ESMTPSA id 3F2; Mon, 5 Aug 2002 11:51:40 -0400\n", false},
+		{"hand-off names no address", "Received: by mx.example with SMTP id x; Mon, 5 Aug 2002 11:51:40 -0400\n" + unnamed, false},
+		{"only local hops", local, false},
+	}
+	eval := builtins["client_no_rdns"]
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tx := newTx(t, tt.rcvd+"From: a@b.example\n\nx\n")
+			tx.Front = scoring.FrontCheck
 			if got := eval(tx, nil); got != tt.want {
 				t.Errorf("client_no_rdns = %v, want %v", got, tt.want)
 			}
