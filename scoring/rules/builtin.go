@@ -113,14 +113,16 @@ var builtins = map[string]evalFunc{
 		nd, ad := scoring.DomainOf(na), scoring.DomainOf(addr)
 		return nd != "" && ad != "" && orgDomain(nd) != orgDomain(ad)
 	},
-	// date_invalid: a Date header RFC 5322 3.3 cannot parse.
+	// date_invalid: a Date header RFC 5322 3.3 cannot parse, or one with
+	// words after the zone (net/mail's parser stops reading at the zone;
+	// RFC 5322 allows only comments there), as SpamAssassin's INVALID_DATE.
 	"date_invalid": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
 		d := tx.Message.Header.Get("Date")
 		if d == "" {
 			return false
 		}
 		_, err := mail.ParseDate(d)
-		return err != nil
+		return err != nil || dateTrailer(d)
 	},
 	// date_in_future: Date more than MaxFutureDate ahead of the time the
 	// message reached us (arrival).
@@ -205,6 +207,29 @@ var builtins = map[string]evalFunc{
 	"header_malformed": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
 		return tx.Message.HeaderTruncated || tx.Message.MalformedHeader
 	},
+}
+
+// dateTrailer reports whether a Date net/mail parsed has more than the
+// RFC 5322 3.3 date-time: [day-of-week ","] day month year time zone,
+// comments aside.
+func dateTrailer(d string) bool {
+	var b strings.Builder
+	depth := 0
+	for _, r := range d {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	f := strings.Fields(strings.ReplaceAll(b.String(), ",", ", "))
+	if len(f) > 0 && strings.HasSuffix(f[0], ",") {
+		f = f[1:]
+	}
+	return len(f) > 5
 }
 
 // builtinNames lists the eval: tests for error messages.

@@ -208,3 +208,28 @@ func TestClientNoRDNSOffline(t *testing.T) {
 		})
 	}
 }
+
+// TestDateInvalid: what net/mail cannot parse, and what it parses only by
+// stopping at the zone; comments and the obsolete zone names are fine.
+func TestDateInvalid(t *testing.T) {
+	tests := []struct {
+		date string
+		want bool
+	}{
+		{"Thu, 16 May 2002 12:14:56 +0100", false},
+		{"Thu, 16 May 2002 12:14:56 +0100 (BST)", false},
+		{"16 May 2002 12:14:56 -0000", false},
+		{"Fri, 19 Jul 2002 09:42:07 -0400 (EDT (nested))", false},
+		{"Fri, 19 Jul 2002 09:42:07 -0400\r\n    AWL version=2.40", true},
+		{"Thu, 16 May 2002 12:14:56 +0100 BST", true},
+		{"yesterday", true},
+		{"Thu, 16 May 2002", true},
+	}
+	eval := builtins["date_invalid"]
+	for _, tt := range tests {
+		tx := newTx(t, "Date: "+tt.date+"\nFrom: a@b.example\n\nx\n")
+		if got := eval(tx, nil); got != tt.want {
+			t.Errorf("date_invalid(%q) = %v, want %v", tt.date, got, tt.want)
+		}
+	}
+}
