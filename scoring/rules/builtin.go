@@ -198,6 +198,31 @@ var builtins = map[string]evalFunc{
 		}
 		return false
 	},
+	// ascii_text_illegal: a text/plain part that declares US-ASCII, or no
+	// charset (which means US-ASCII, RFC 2046 4.1.2), holds 8-bit bytes or
+	// NUL: mail programs label what they send; spam tools often do not
+	// (SpamAssassin's PP_MIME_FAKE_ASCII_TEXT).
+	"ascii_text_illegal": func(_ *scoring.Transaction, p *mime.Parsed) bool {
+		if p == nil {
+			return false
+		}
+		for _, pt := range p.Parts {
+			if pt.Type != "text/plain" || !pt.IsText {
+				continue
+			}
+			switch pt.Charset {
+			case "", "us-ascii", "ascii", "ansi_x3.4-1968":
+			default:
+				continue
+			}
+			for _, c := range pt.Data {
+				if c >= 0x80 || c == 0 {
+					return true
+				}
+			}
+		}
+		return false
+	},
 	// mime_errors: the MIME structure was broken (bad boundary, bad
 	// base64, nesting or part limits).
 	"mime_errors": func(_ *scoring.Transaction, p *mime.Parsed) bool {

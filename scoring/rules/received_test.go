@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailwarden/mailwarden/internal/mime"
 	"github.com/mailwarden/mailwarden/scoring"
 )
 
@@ -231,5 +232,31 @@ func TestDateInvalid(t *testing.T) {
 		if got := eval(tx, nil); got != tt.want {
 			t.Errorf("date_invalid(%q) = %v, want %v", tt.date, got, tt.want)
 		}
+	}
+}
+
+// TestASCIITextIllegal: 8-bit bytes in a text/plain part that declares
+// US-ASCII or no charset; a declared 8-bit charset or an HTML part is fine.
+func TestASCIITextIllegal(t *testing.T) {
+	tests := []struct {
+		name, ctype, body string
+		want              bool
+	}{
+		{"no charset, 8-bit", "text/plain", "Save \xa35.00 today", true},
+		{"us-ascii, 8-bit", "text/plain; charset=us-ascii", "Save \xa35.00 today", true},
+		{"us-ascii, NUL", "text/plain; charset=US-ASCII", "a\x00b", true},
+		{"no charset, 7-bit", "text/plain", "Save 5.00 today", false},
+		{"latin-1 declared", "text/plain; charset=iso-8859-1", "Save \xa35.00 today", false},
+		{"utf-8 declared", "text/plain; charset=utf-8", "Save \xc2\xa35.00 today", false},
+		{"html is not judged", "text/html", "<p>Save \xa35.00</p>", false},
+	}
+	eval := builtins["ascii_text_illegal"]
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tx := newTx(t, "From: a@b.example\nMIME-Version: 1.0\nContent-Type: "+tt.ctype+"\n\n"+tt.body+"\n")
+			if got := eval(tx, mime.Get(tx)); got != tt.want {
+				t.Errorf("ascii_text_illegal = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
