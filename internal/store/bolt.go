@@ -336,13 +336,23 @@ func encode(val []byte, ttl time.Duration, now time.Time) []byte {
 // decode returns the value of a record, or nil, false when it is missing,
 // expired or corrupt.
 func decode(rec []byte, now time.Time) ([]byte, bool) {
+	v, ok := live(rec, now)
+	if !ok {
+		return nil, false
+	}
+	return append([]byte{}, v...), true
+}
+
+// live returns the value in rec (not a copy: bbolt's memory, valid only
+// inside the transaction) unless rec is absent or expired.
+func live(rec []byte, now time.Time) ([]byte, bool) {
 	if len(rec) < hdrLen {
 		return nil, false
 	}
 	if exp := binary.BigEndian.Uint64(rec); exp != 0 && int64(exp) <= now.UnixNano() {
 		return nil, false
 	}
-	return append([]byte{}, rec[hdrLen:]...), true
+	return rec[hdrLen:], true
 }
 
 func expiry(rec []byte) uint64 {
@@ -390,11 +400,25 @@ func (s *Bolt) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 		}
 	}
 	out := make([][]byte, len(keys))
+	// One buffer for the keys and one for the values, not two allocations
+	// per key: a Bayes lookup reads hundreds of keys.
+	kb := make([]byte, 0, 16*len(keys))
+	var vb []byte
 	err := s.view(ctx, func(b *bolt.Bucket) error {
 		now := time.Now()
+		// One cursor for all keys: Bucket.Get makes a cursor, and grows
+		// its stack, for every key.
+		c := b.Cursor()
 		for i, k := range keys {
-			if v, ok := decode(b.Get([]byte(k)), now); ok {
-				out[i] = v
+			kb = append(kb[:0], k...)
+			ck, rec := c.Seek(kb)
+			if !bytes.Equal(ck, kb) {
+				continue
+			}
+			if v, ok := live(rec, now); ok {
+				// Earlier values keep the old array if vb grows.
+				vb = append(vb, v...)
+				out[i] = vb[len(vb)-len(v) : len(vb) : len(vb)]
 			}
 		}
 		return nil

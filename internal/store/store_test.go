@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -139,16 +140,24 @@ func TestBatch(t *testing.T) {
 				t.Fatalf("key %s = %d, want %d", keys[i], got[i], 2*deltas[i])
 			}
 		}
-		vals, err := s.GetMany(ctx, append([]string{"bayes:tok:none"}, keys...))
+		// Missing keys, among them a prefix of a present one and a key
+		// after the last, in an order a cursor cannot just walk.
+		missing := []string{"bayes:tok:none", "bayes:tok:00", "bayes:tok:99999", "a"}
+		rev := slices.Clone(keys)
+		slices.Reverse(rev)
+		vals, err := s.GetMany(ctx, append(append([]string{}, missing...), rev...))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if vals[0] != nil {
-			t.Fatalf("missing key gave %q", vals[0])
+		for i, k := range missing {
+			if vals[i] != nil {
+				t.Fatalf("missing key %s gave %q", k, vals[i])
+			}
 		}
-		for i, k := range keys {
-			if n, _ := store.ParseInt(vals[i+1]); n != 2*deltas[i] {
-				t.Fatalf("GetMany %s = %q", k, vals[i+1])
+		for i := range keys {
+			k, v := keys[len(keys)-1-i], vals[len(missing)+i]
+			if n, _ := store.ParseInt(v); n != 2*deltas[len(keys)-1-i] {
+				t.Fatalf("GetMany %s = %q", k, v)
 			}
 		}
 		if _, err := s.IncrMany(ctx, keys[:2], deltas[:1], 0); err == nil {

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"sort"
 	"strings"
@@ -149,9 +148,15 @@ func MessageID(m *message.Message, subjectTag string) (MsgID, error) {
 // Hash is a token's key in the store: FNV-1a 64 of its text. At a million
 // distinct tokens the chance of any collision is about 3·10⁻⁸.
 func Hash(tok string) uint64 {
-	h := fnv.New64a()
-	io.WriteString(h, tok)
-	return h.Sum64()
+	// hash/fnv's New64a, written out: the same values without allocating
+	// (TestHashIsFNV1a holds it to the library).
+	const offset64, prime64 = 14695981039346656037, 1099511628211
+	h := uint64(offset64)
+	for i := 0; i < len(tok); i++ {
+		h ^= uint64(tok[i])
+		h *= prime64
+	}
+	return h
 }
 
 // Hashes hashes a token list.
@@ -167,6 +172,26 @@ func tokKey(h uint64) string {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], h)
 	return keyTok + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// appendTokKeys appends the store keys of hashes[i] for each i in idx,
+// written into one string: a lookup reads hundreds of keys, and one
+// allocation for all of them instead of two each is a fifth of the time a
+// long message's lookup takes.
+func appendTokKeys(keys []string, hashes []uint64, idx []int) []string {
+	n := len(tokKey(0))
+	buf := make([]byte, 0, n*len(idx))
+	for _, i := range idx {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], hashes[i])
+		buf = append(buf, keyTok...)
+		buf = base64.RawURLEncoding.AppendEncode(buf, b[:])
+	}
+	all := string(buf)
+	for j := range idx {
+		keys = append(keys, all[j*n:(j+1)*n])
+	}
+	return keys
 }
 
 func unpack(v int64) (Counts, int64) {
@@ -234,9 +259,7 @@ func (db *DB) Lookup(ctx context.Context, hashes []uint64) ([]Counts, uint64, ui
 	}
 	keys := make([]string, 0, len(need)+2)
 	keys = append(keys, keyNSpam, keyNHam)
-	for _, i := range need {
-		keys = append(keys, tokKey(hashes[i]))
-	}
+	keys = appendTokKeys(keys, hashes, need)
 	v, err := db.getInts(ctx, keys)
 	if err != nil {
 		return nil, 0, 0, err

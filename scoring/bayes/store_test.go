@@ -2,6 +2,9 @@ package bayes
 
 import (
 	"context"
+	"hash/fnv"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -232,5 +235,27 @@ func TestLookupCache(t *testing.T) {
 	}
 	if c := look(); c != (Counts{}) {
 		t.Fatalf("after Reset: %+v", c)
+	}
+}
+
+// TestHashIsFNV1a: Hash is FNV-1a 64 as hash/fnv computes it, so the
+// keys of stores written before it was inlined still match.
+func TestHashIsFNV1a(t *testing.T) {
+	for _, tok := range []string{"", "a", "subject:free", "received:ip:64.161", "naïve", strings.Repeat("x", 300)} {
+		h := fnv.New64a()
+		h.Write([]byte(tok))
+		if got, want := Hash(tok), h.Sum64(); got != want {
+			t.Errorf("Hash(%q) = %x, want %x", tok, got, want)
+		}
+	}
+}
+
+// TestAppendTokKeys: the keys a lookup builds in one buffer are tokKey's.
+func TestAppendTokKeys(t *testing.T) {
+	hashes := []uint64{0, 1, Hash("free"), ^uint64(0), Hash("subject:money")}
+	keys := appendTokKeys([]string{"first"}, hashes, []int{4, 0, 2, 3})
+	want := []string{"first", tokKey(hashes[4]), tokKey(hashes[0]), tokKey(hashes[2]), tokKey(hashes[3])}
+	if !slices.Equal(keys, want) {
+		t.Errorf("appendTokKeys = %q, want %q", keys, want)
 	}
 }

@@ -264,15 +264,49 @@ func normalizeAgent(v string) string {
 	return v
 }
 
-var addrRE = regexp.MustCompile(`[^\s<>"',;:()\[\]]+@[^\s<>"',;:()\[\]]+`)
+// addrStop marks the bytes that end an address in a header value: ASCII
+// white space (as RE2's \s) and <>"',;:()[].
+var addrStop = func() (t [256]bool) {
+	for _, c := range []byte("\t\n\f\r <>\"',;:()[]") {
+		t[c] = true
+	}
+	return t
+}()
+
+// addrSpans returns the [start, end) spans of the addresses in v, at most
+// max: the runs of bytes up to an addrStop byte that have an "@" with
+// something before and after it. They are the matches of the regexp
+// [^\s<>"',;:()\[\]]+@[^\s<>"',;:()\[\]]+ (TestAddrSpansIsRegexp), found
+// without one: this runs for every address header of every message.
+func addrSpans(v string, max int) [][2]int {
+	var out [][2]int
+	for i := 0; i < len(v) && len(out) < max; {
+		if addrStop[v[i]] {
+			i++
+			continue
+		}
+		j, at := i, false
+		for ; j < len(v) && !addrStop[v[j]]; j++ {
+			if v[j] == '@' && j > i && j < len(v)-1 && !addrStop[v[j+1]] {
+				at = true
+			}
+		}
+		if at {
+			out = append(out, [2]int{i, j})
+		}
+		i = j
+	}
+	return out
+}
 
 func addrTokens(s *tokenSet, prefix, v string) {
 	lv := strings.ToLower(v)
-	addrs := addrRE.FindAllString(lv, 50)
-	for i, a := range addrs {
+	spans := addrSpans(lv, 50)
+	for i, sp := range spans {
 		if i >= 10 {
 			break
 		}
+		a := lv[sp[0]:sp[1]]
 		local, dom, _ := strings.Cut(a, "@")
 		dom = strings.TrimRight(dom, ".")
 		s.add(prefix + "addr:" + a)
@@ -282,17 +316,28 @@ func addrTokens(s *tokenSet, prefix, v string) {
 		domainTokens(s, prefix+"dom:", dom)
 	}
 	if prefix == "to:" || prefix == "cc:" {
-		n := len(addrs)
+		n := len(spans)
 		if n > 2 {
 			n = 1 << log2(int64(n))
 		}
 		s.add(prefix + "count:" + strconv.Itoa(n))
 	}
-	if len(addrs) == 0 && strings.TrimSpace(v) != "" {
+	if len(spans) == 0 && strings.TrimSpace(v) != "" {
 		s.add(prefix + "noaddr")
 	}
-	// the display name, without the address
-	name := addrRE.ReplaceAllString(v, " ")
+	// the display name, without the addresses
+	name := v
+	if spans := addrSpans(v, len(v)); len(spans) > 0 {
+		var b strings.Builder
+		last := 0
+		for _, sp := range spans {
+			b.WriteString(v[last:sp[0]])
+			b.WriteByte(' ')
+			last = sp[1]
+		}
+		b.WriteString(v[last:])
+		name = b.String()
+	}
 	n := 0
 	for _, w := range strings.FieldsFunc(strings.ToLower(name), splitHeader) {
 		if n >= 5 {
@@ -429,8 +474,9 @@ func (t Tokenizer) words(s *tokenSet, prefix, text string, budget int) int {
 	n := 0
 	var prev1, prev2 string
 	eightBit := 0
-	for _, raw := range strings.Fields(text) {
-		if n >= budget {
+	for rest := text; ; {
+		var raw string
+		if raw, rest = nextField(rest); raw == "" || n >= budget {
 			break
 		}
 		n++
@@ -439,7 +485,7 @@ func (t Tokenizer) words(s *tokenSet, prefix, text string, budget int) int {
 			prev1, prev2 = "", ""
 			continue // URLs are tokenized from Doc.URLs
 		}
-		w := strings.TrimFunc(lw, trimWord)
+		w := trimWordEnds(lw)
 		if strings.Contains(w, "@") && strings.Count(w, "@") == 1 {
 			local, dom, _ := strings.Cut(w, "@")
 			if local != "" && strings.Contains(dom, ".") {
@@ -482,6 +528,79 @@ func (t Tokenizer) words(s *tokenSet, prefix, text string, budget int) int {
 		}
 	}
 	return n
+}
+
+// asciiSpace marks the ASCII bytes unicode.IsSpace reports.
+var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// nextField returns the first field of s as strings.Fields splits it (runs
+// of non-space around unicode.IsSpace) and what follows it; "" when there
+// is none. Reading fields one at a time spares the slice of every field
+// of a long text.
+func nextField(s string) (field, rest string) {
+	start := -1
+	for i := 0; i < len(s); {
+		c := s[i]
+		space, size := asciiSpace[c], 1
+		if c >= utf8.RuneSelf {
+			var r rune
+			r, size = utf8.DecodeRuneInString(s[i:])
+			space = unicode.IsSpace(r)
+		}
+		switch {
+		case space && start >= 0:
+			return s[start:i], s[i:]
+		case !space && start < 0:
+			start = i
+		}
+		i += size
+	}
+	if start < 0 {
+		return "", ""
+	}
+	return s[start:], ""
+}
+
+// asciiTrim is trimWord for ASCII bytes.
+var asciiTrim = func() (t [utf8.RuneSelf]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = trimWord(rune(c))
+	}
+	return t
+}()
+
+// trimWordEnds is strings.TrimFunc(w, trimWord), with a table for ASCII
+// (TestTrimWordEnds): it runs for every word of every message.
+func trimWordEnds(w string) string {
+	for len(w) > 0 {
+		if c := w[0]; c < utf8.RuneSelf {
+			if !asciiTrim[c] {
+				break
+			}
+			w = w[1:]
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(w)
+		if !trimWord(r) {
+			break
+		}
+		w = w[size:]
+	}
+	for len(w) > 0 {
+		if c := w[len(w)-1]; c < utf8.RuneSelf {
+			if !asciiTrim[c] {
+				break
+			}
+			w = w[:len(w)-1]
+			continue
+		}
+		r, size := utf8.DecodeLastRuneInString(w)
+		if !trimWord(r) {
+			break
+		}
+		w = w[:len(w)-size]
+	}
+	return w
 }
 
 func trimWord(r rune) bool {

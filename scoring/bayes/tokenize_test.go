@@ -2,6 +2,8 @@ package bayes
 
 import (
 	"context"
+	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -290,5 +292,75 @@ func TestCheckUsesTheSharedParse(t *testing.T) {
 	shared.Links = append(shared.Links, mime.Link{URL: "http://only-shared.example/", Scheme: "http", Host: "only-shared.example"})
 	if !slices.Contains(judged(tx), Hash("url:host:only-shared.example")) {
 		t.Errorf("the check did not read the shared MIME parse")
+	}
+}
+
+// TestNextFieldIsFields: reading fields one at a time splits as
+// strings.Fields does, Unicode spaces and invalid UTF-8 included.
+func TestNextFieldIsFields(t *testing.T) {
+	alphabet := []string{"a", "é", " ", "\t", "\n", "\u00a0", "\u2003", "\u0085", "\xff", "\xc3", "x", "\v", "\r"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		for j := rng.IntN(12); j > 0; j-- {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := b.String()
+		var got []string
+		for rest := s; ; {
+			var f string
+			if f, rest = nextField(rest); f == "" {
+				break
+			}
+			got = append(got, f)
+		}
+		if want := strings.Fields(s); !slices.Equal(got, want) {
+			t.Fatalf("nextField(%q) gives %q, strings.Fields %q", s, got, want)
+		}
+	}
+}
+
+// TestAddrSpansIsRegexp: the address scanner finds what the regexp it
+// replaced found, and the display name left is the same.
+func TestAddrSpansIsRegexp(t *testing.T) {
+	re := regexp.MustCompile(`[^\s<>"',;:()\[\]]+@[^\s<>"',;:()\[\]]+`)
+	alphabet := []string{"a", "b", "@", "@", ".", " ", "<", ">", "\"", ",", ";", ":", "(", ")", "[", "]", "'", "\t", "\v", "é", "\xff", "-"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 50000; i++ {
+		var b strings.Builder
+		for j := rng.IntN(16); j > 0; j-- {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		v := b.String()
+		var got []string
+		for _, sp := range addrSpans(v, 50) {
+			got = append(got, v[sp[0]:sp[1]])
+		}
+		if want := re.FindAllString(v, 50); !slices.Equal(got, want) {
+			t.Fatalf("addrSpans(%q) = %q, regexp %q", v, got, want)
+		}
+	}
+	s := &tokenSet{seen: map[string]struct{}{}}
+	addrTokens(s, "from:", `"Jane Doe" <Jane@Example.COM>, bob@b.example (Bob)`)
+	for _, want := range []string{"from:addr:jane@example.com", "from:addr:bob@b.example", "from:name:jane", "from:name:doe", "from:name:bob"} {
+		if !slices.Contains(s.list, want) {
+			t.Errorf("tokens %q lack %q", s.list, want)
+		}
+	}
+}
+
+// TestTrimWordEnds: the table-driven trim is strings.TrimFunc(w, trimWord).
+func TestTrimWordEnds(t *testing.T) {
+	alphabet := []string{"a", "Z", "$", "%", "!", ".", ",", "«", "»", "—", "|", ">", "<", "=", "+", " ", "\u00a0", "\xff", "\xc3", "é", "'", "\""}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := 0; i < 50000; i++ {
+		var b strings.Builder
+		for j := rng.IntN(10); j > 0; j-- {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		w := b.String()
+		if got, want := trimWordEnds(w), strings.TrimFunc(w, trimWord); got != want {
+			t.Fatalf("trimWordEnds(%q) = %q, strings.TrimFunc %q", w, got, want)
+		}
 	}
 }
