@@ -187,6 +187,20 @@ func TestTokensBounded(t *testing.T) {
 	}
 }
 
+// TestTokensFirstWords: the body is read for its first MaxWords words;
+// a word after them gives no token, the same word before them does, and
+// the URLs are read wherever they are.
+func TestTokensFirstWords(t *testing.T) {
+	filler := strings.Repeat("plain ordinary filler ", MaxWords/3+1)
+	toks := tokensOf(t, Tokenizer{}, "Subject: x\n\nopening "+filler+"latecomer http://late.example/x\n")
+	if !slices.Contains(toks, "opening") || slices.Contains(toks, "latecomer") {
+		t.Errorf("want opening and not latecomer among %d tokens", len(toks))
+	}
+	if !slices.Contains(toks, "url:host:late.example") {
+		t.Errorf("a URL after the words was not tokenized")
+	}
+}
+
 func TestMessageIDStable(t *testing.T) {
 	base := "Message-ID: <1@x.example>\nFrom: a@x.example\nSubject: hello\n\nbody line  \nsecond\n"
 	delivered := "Received: from x by y; Tue, 3 Dec 2002 10:00:00 +0000\nX-Spam-Status: No\nDelivered-To: u@y.example\n" +
