@@ -448,15 +448,20 @@ func itemDeltas(p plan) (tok, nspam, nham int64) {
 
 func (db *DB) apply(ctx context.Context, items []Item, group []plan, out []Outcome) error {
 	today := dayOf(db.now())
-	tokDelta := make(map[uint64]int64)
+	// Per token, the change of its spam and of its ham count.
+	type fieldDelta struct{ spam, ham int64 }
+	tokDelta := make(map[uint64]fieldDelta)
 	learnsHash := make(map[uint64]bool)
 	var dspam, dham int64
 	for _, p := range group {
-		td, sd, hd := itemDeltas(p)
+		_, sd, hd := itemDeltas(p)
 		dspam += sd
 		dham += hd
 		for _, h := range items[p.idx].Hashes {
-			tokDelta[h] += td
+			fd := tokDelta[h]
+			fd.spam += sd
+			fd.ham += hd
+			tokDelta[h] = fd
 			if p.to != 0 {
 				learnsHash[h] = true
 			}
@@ -479,11 +484,17 @@ func (db *DB) apply(ctx context.Context, items []Item, group []plan, out []Outco
 	keys := make([]string, 0, len(hashes)+len(group)+2)
 	deltas := make([]int64, 0, cap(keys))
 	for i, h := range hashes {
-		d := tokDelta[h]
-		if learnsHash[h] {
-			if _, day := unpack(cur[i]); day < today {
-				d += today - day
-			}
+		c, day := unpack(cur[i])
+		// A count never goes below zero: forgetting or moving a message
+		// whose tokens are not all the ones it was learned with (learned by
+		// an earlier tokenizer) would otherwise borrow from the next field
+		// of the packed counter. As SpamAssassin's stores, clamp at zero.
+		fd := tokDelta[h]
+		fd.spam = max(fd.spam, -int64(c.Spam))
+		fd.ham = max(fd.ham, -int64(c.Ham))
+		d := fd.spam<<spamShift + fd.ham<<hamShift
+		if learnsHash[h] && day < today {
+			d += today - day
 		}
 		if d != 0 {
 			keys = append(keys, tkeys[i])

@@ -259,3 +259,35 @@ func TestAppendTokKeys(t *testing.T) {
 		t.Errorf("appendTokKeys = %q, want %q", keys, want)
 	}
 }
+
+// TestForgetWithOtherTokens: a message learned by an earlier tokenizer is
+// re-tokenized differently when it is forgotten or moved. A token it never
+// added keeps its counts: no count goes below zero, and none borrows from
+// the neighbouring field of the packed counter.
+func TestForgetWithOtherTokens(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		db := NewDB(s)
+		learn(t, db, item("old", Ham, "a", "b"), item("other", Spam, "c"))
+		// "old" again, as today's tokenizer reads it: "c" and "d" are new.
+		if out := learn(t, db, item("old", Forget, "a", "c", "d")); out[0] != Forgotten {
+			t.Fatalf("forget = %v", out[0])
+		}
+		got := counts(t, db, "a", "b", "c", "d")
+		want := []Counts{{0, 0}, {0, 1}, {1, 0}, {0, 0}}
+		if !slices.Equal(got, want) {
+			t.Errorf("after forget: counts a b c d = %v, want %v", got, want)
+		}
+		learn(t, db, item("old2", Spam, "a"))
+		if out := learn(t, db, item("old2", Ham, "a", "e")); out[0] != Moved {
+			t.Fatalf("move = %v", out[0])
+		}
+		got = counts(t, db, "a", "e")
+		want = []Counts{{0, 1}, {0, 1}}
+		if !slices.Equal(got, want) {
+			t.Errorf("after move: counts a e = %v, want %v", got, want)
+		}
+		if sp, hm := totals(t, db); sp != 1 || hm != 1 {
+			t.Errorf("totals = %d spam %d ham, want 1 1", sp, hm)
+		}
+	})
+}
