@@ -497,6 +497,7 @@ func (c Classifier) Profile(cl Client) Profile {
 // Classify sets tx.Profile from its client data with the engine's classifier.
 func (e *Engine) Classify(tx *Transaction) Profile {
 	tx.Profile = e.opts.Classifier.Profile(tx.Client)
+	tx.LocalNetworks = e.opts.Classifier.LocalNetworks
 	return tx.Profile
 }
 

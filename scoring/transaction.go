@@ -35,6 +35,10 @@ type Transaction struct {
 	Front   string // FrontMilter, FrontPolicy or FrontCheck
 	Client  Client
 	Profile Profile
+	// LocalNetworks are the networks the engine counts as ours
+	// (profiles.local_networks), set with Profile by Engine.Classify: checks
+	// that read the hops of mail judged after it arrived pass over them.
+	LocalNetworks []netip.Prefix
 	// NonSMTP marks mail submitted locally through sendmail(1) (Postfix
 	// non_smtpd_milters): it must never be rejected or tempfailed at RCPT.
 	NonSMTP bool

@@ -403,7 +403,7 @@ func (s *Bolt) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	// One buffer for the keys and one for the values, not two allocations
 	// per key: a Bayes lookup reads hundreds of keys.
 	kb := make([]byte, 0, 16*len(keys))
-	var vb []byte
+	vb := make([]byte, 0, 16*len(keys)) // not nil: a present empty value is []byte{}, not nil
 	err := s.view(ctx, func(b *bolt.Bucket) error {
 		now := time.Now()
 		// One cursor for all keys: Bucket.Get makes a cursor, and grows

@@ -36,6 +36,14 @@ func TestGetPutDelete(t *testing.T) {
 		if v, _, _ := s.Get(ctx, "a:1"); string(v) != "uno" {
 			t.Fatalf("overwrite: got %q", v)
 		}
+		// A present empty value is not a missing key, in GetMany too.
+		if err := s.Put(ctx, "a:empty", []byte{}, 0); err != nil {
+			t.Fatal(err)
+		}
+		vals, err := s.GetMany(ctx, []string{"a:empty", "a:missing", "a:1"})
+		if err != nil || vals[0] == nil || len(vals[0]) != 0 || vals[1] != nil || string(vals[2]) != "uno" {
+			t.Fatalf("GetMany empty, missing, uno = %q (nil: %v %v) %v", vals, vals[0] == nil, vals[1] == nil, err)
+		}
 		if err := s.Delete(ctx, "a:1", "a:never"); err != nil {
 			t.Fatal(err)
 		}

@@ -75,15 +75,15 @@ var builtins = map[string]evalFunc{
 	// "[address]". Offline (mailwarden check), from the Received field
 	// written where the message reached our network (handoff).
 	"client_no_rdns": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
-		if tx.Front == scoring.FrontCheck {
-			h, ok := handoff(receivedHops(tx))
-			return ok && h.noRDNS && !h.auth
-		}
 		c := tx.Client
-		if !c.Addr.IsValid() || c.AuthUser != "" {
+		if c.AuthUser != "" { // live, or `mailwarden check --auth`
 			return false
 		}
-		if a := c.Addr.Unmap(); a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() {
+		if tx.Front == scoring.FrontCheck {
+			h, ok := handoff(receivedHops(tx), tx.LocalNetworks)
+			return ok && h.noRDNS && !h.auth
+		}
+		if !c.Addr.IsValid() || internalAddr(c.Addr) || inPrefixes(c.Addr, tx.LocalNetworks) {
 			return false
 		}
 		n := strings.TrimSpace(c.Name)
@@ -239,9 +239,13 @@ var builtins = map[string]evalFunc{
 // comments aside.
 func dateTrailer(d string) bool {
 	var b strings.Builder
-	depth := 0
+	depth, escaped := 0, false
 	for _, r := range d {
 		switch {
+		case escaped: // a quoted-pair inside a comment
+			escaped = false
+		case r == '\\' && depth > 0:
+			escaped = true
 		case r == '(':
 			depth++
 		case r == ')' && depth > 0:

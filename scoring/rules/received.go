@@ -32,6 +32,9 @@ type receivedHop struct {
 	// auth: the sender authenticated (RFC 3848 "with ESMTPA", "ESMTPSA",
 	// "LMTPA"...).
 	auth bool
+	// internal: a hand-off inside our own system: LMTP or local delivery,
+	// Postfix's pickup ("from userid"), qmail's own bookkeeping fields.
+	internal bool
 }
 
 // maxReceived bounds the header fields read for Received.
@@ -49,44 +52,27 @@ func parseReceived(v string) receivedHop {
 		}
 	}
 	l := asciiLower(body) // same length as body, so its indexes fit body
+	by := strings.Index(l, " by ")
 	h.retrieve = strings.Contains(l, "with imap") || strings.Contains(l, "with pop3") || strings.Contains(l, "fetchmail")
-	if i := strings.Index(l, " with "); i >= 0 {
-		proto, _, _ := strings.Cut(l[i+len(" with "):], " ")
+	h.internal = strings.Contains(l, "with lmtp") || strings.Contains(l, "with local") ||
+		strings.Contains(l, "from userid") || strings.HasPrefix(l, "(qmail ") && strings.Contains(l, " invoked ")
+	// The protocol is the word after the first " with " past " by " (a TLS
+	// comment before "by" can hold "with cipher ..."); RFC 3848's ESMTPA,
+	// ESMTPSA, LMTPA... mean the sender authenticated, as do Postfix's
+	// "(Authenticated sender: ...)" and Sendmail's "(authenticated ...)".
+	if i := strings.Index(l[max(by, 0):], " with "); i >= 0 {
+		proto, _, _ := strings.Cut(l[max(by, 0)+i+len(" with "):], " ")
 		proto = strings.TrimRight(proto, ";")
 		h.auth = strings.HasSuffix(proto, "smtpa") || strings.HasSuffix(proto, "smtpsa") || strings.HasSuffix(proto, "lmtpa") || strings.HasSuffix(proto, "lmtpsa")
 	}
+	h.auth = h.auth || strings.Contains(l, ") (authenticated") // after the relay's comment, where no HELO reaches
 	if strings.HasPrefix(l, "from ") {
 		rest := body[len("from "):]
 		first, after, _ := strings.Cut(rest, " ")
 		after = strings.TrimSpace(after)
 		if strings.HasPrefix(after, "(") {
-			inner, _, _ := strings.Cut(after[1:], ")")
-			rdns, exim := "", false
-			for _, f := range strings.Fields(inner) {
-				switch {
-				case strings.HasPrefix(f, "["):
-					h.ip = bracketAddr(f)
-				case strings.Contains(f, "="): // helo=, ident=
-					exim = exim || strings.HasPrefix(strings.ToLower(f), "helo=")
-				case rdns == "":
-					if _, host, ok := strings.Cut(f, "@"); ok { // Sendmail "user@host"
-						f = host
-					}
-					rdns = f
-				}
-			}
-			if exim && rdns == "" {
-				// Exim's first word is the reverse name, or "[ip]" without one.
-				if strings.HasPrefix(first, "[") {
-					if !h.ip.IsValid() {
-						h.ip = bracketAddr(first)
-					}
-				} else {
-					rdns = first
-				}
-			}
-			h.noRDNS = h.ip.IsValid() && (rdns == "" || strings.EqualFold(rdns, "unknown"))
-			h.addHost(rdns)
+			inner, next, _ := strings.Cut(after[1:], ")")
+			h.fromComment(first, inner, strings.TrimSpace(next), strings.Contains(l, "(exim "))
 		} else {
 			if strings.HasPrefix(after, "[") { // fetchmail "from host [ip]"
 				f, _, _ := strings.Cut(after, " ")
@@ -95,15 +81,73 @@ func parseReceived(v string) receivedHop {
 			h.addHost(first)
 		}
 	}
-	if i := strings.Index(l, " by "); i >= 0 || strings.HasPrefix(l, "by ") {
-		rest := body[i+len(" by "):]
-		if i < 0 {
+	if by >= 0 || strings.HasPrefix(l, "by ") {
+		rest := body[by+len(" by "):]
+		if by < 0 {
 			rest = body[len("by "):]
 		}
-		by, _, _ := strings.Cut(rest, " ")
-		h.addHost(by)
+		name, _, _ := strings.Cut(rest, " ")
+		h.addHost(name)
 	}
 	return h
+}
+
+// fromComment reads the "from" part of a field whose first word is
+// followed by a comment: inner is the comment's text, next what follows
+// it, exim whether the field names Exim. The forms:
+//
+//	from HELO (rdns [ip])                  Postfix ("unknown" for none), Sendmail
+//	from HELO ([ip])                       Sendmail, no reverse name
+//	from HELO (rdns [ip] (may be forged))  Sendmail, name not verified
+//	from rdns ([ip] helo=HELO)             Exim
+//	from rdns ([ip])                       Exim, HELO the same as the name
+//	from [ip] (helo=HELO)                  Exim, no reverse name
+//	from rdns (HELO helo) (user@ip)        qmail ("unknown" for none)
+//	from rdns (ip)                         qmail, HELO the same as the name
+func (h *receivedHop) fromComment(first, inner, next string, exim bool) {
+	if f := strings.Fields(inner); len(f) > 0 && (f[0] == "HELO" || len(f) == 1 && bareAddr(f[0]).IsValid()) {
+		// qmail: the IP in a comment of its own, after the HELO one.
+		if f[0] == "HELO" {
+			if c, ok := strings.CutPrefix(next, "("); ok {
+				c, _, _ = strings.Cut(c, ")")
+				h.ip = bareAddr(c)
+			}
+		} else {
+			h.ip = bareAddr(f[0])
+		}
+		h.noRDNS = h.ip.IsValid() && strings.EqualFold(first, "unknown")
+		h.addHost(first)
+		return
+	}
+	rdns := ""
+	for _, f := range strings.Fields(inner) {
+		switch {
+		case strings.HasPrefix(f, "["):
+			h.ip = bracketAddr(f)
+		case strings.Contains(f, "="): // helo=, ident=, port=
+			exim = exim || strings.HasPrefix(strings.ToLower(f), "helo=")
+		case rdns == "":
+			if _, host, ok := strings.Cut(f, "@"); ok { // Sendmail "user@host"
+				f = host
+			}
+			rdns = f
+		}
+	}
+	if exim && rdns == "" {
+		// Exim's first word is the reverse name, or "[ip]" without one.
+		if strings.HasPrefix(first, "[") {
+			if !h.ip.IsValid() {
+				h.ip = bracketAddr(first)
+			}
+		} else {
+			rdns = first
+		}
+	}
+	forged := strings.HasPrefix(next, "may be forged") || strings.Contains(inner, "(may be forged")
+	h.noRDNS = h.ip.IsValid() && (rdns == "" || strings.EqualFold(rdns, "unknown") || forged)
+	if !forged {
+		h.addHost(rdns)
+	}
 }
 
 // addHost keeps name if it is a host name (letters, digits, "-", "_",
@@ -122,8 +166,12 @@ func (h *receivedHop) addHost(name string) {
 	h.hosts = append(h.hosts, name)
 }
 
-// bracketAddr reads "[192.0.2.1]" or "[IPv6:2001:db8::1]".
+// bracketAddr reads "[192.0.2.1]", "[IPv6:2001:db8::1]" or Exim's
+// "[192.0.2.1]:4567" (a logged port).
 func bracketAddr(f string) netip.Addr {
+	if strings.HasPrefix(f, "[") {
+		f, _, _ = strings.Cut(f[1:], "]")
+	}
 	f = strings.Trim(f, "[]().,;")
 	if len(f) > 5 && strings.EqualFold(f[:5], "ipv6:") {
 		f = f[5:]
@@ -132,12 +180,30 @@ func bracketAddr(f string) netip.Addr {
 	return a
 }
 
+// bareAddr reads qmail's "192.0.2.1" or "user@192.0.2.1".
+func bareAddr(f string) netip.Addr {
+	if i := strings.LastIndexByte(f, '@'); i >= 0 {
+		f = f[i+1:]
+	}
+	a, _ := netip.ParseAddr(f)
+	return a
+}
+
+// internalAddr: an address no public client has: loopback, private,
+// link-local, or shared (RFC 6598 carrier-grade NAT, Tailscale).
+func internalAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || sharedSpace.Contains(a)
+}
+
+var sharedSpace = netip.MustParsePrefix("100.64.0.0/10")
+
 // local reports whether the hop is a hand-off inside one machine: from a
 // loopback address as the receiving relay saw it (not as the HELO claims),
 // or a mailbox retrieval. Such hops can happen days after the message
 // reached the mailbox.
 func (h receivedHop) local() bool {
-	return h.retrieve || h.ip.IsLoopback()
+	return h.retrieve || h.internal || h.ip.IsLoopback()
 }
 
 // names reports whether one of the hop's host names is domain or below it.
@@ -192,11 +258,12 @@ func arrival(tx *scoring.Transaction) (t time.Time, ok bool) {
 
 // handoff is the hop where the message reached our network, for mail
 // judged after it arrived: the newest hop that is neither a hand-off
-// inside one machine nor from a private address (a relay of our own), as
+// inside our system nor from an internal address or one of ours (the
+// engine's local networks, profiles.local_networks), as
 // SpamAssassin's "last untrusted relay" with its trust inferred. ok is
 // false when that hop names no address: nothing can be said of it.
 // Live mail does not need it: the front-end knows the client.
-func handoff(hops []receivedHop) (h receivedHop, ok bool) {
+func handoff(hops []receivedHop, ours []netip.Prefix) (h receivedHop, ok bool) {
 	for _, h := range hops {
 		if h.local() {
 			continue
@@ -204,12 +271,22 @@ func handoff(hops []receivedHop) (h receivedHop, ok bool) {
 		if !h.ip.IsValid() {
 			return h, false
 		}
-		if a := h.ip.Unmap(); a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLoopback() {
+		if internalAddr(h.ip) || inPrefixes(h.ip, ours) {
 			continue
 		}
 		return h, true
 	}
 	return receivedHop{}, false
+}
+
+func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
+	a = a.Unmap()
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // receivedAt is the date stamp of the newest Received field that has one,

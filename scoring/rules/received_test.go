@@ -180,29 +180,54 @@ func TestClientNoRDNSOffline(t *testing.T) {
 		named   = "Received: from helo.example (mail.sender.example [198.51.100.4]) by mx.example (Postfix); Mon, 5 Aug 2002 11:51:40 -0400\n"
 		unnamed = "Received: from helo.example (unknown [198.51.100.4]) by mx.example (Postfix); Mon, 5 Aug 2002 11:51:40 -0400\n"
 	)
+	const (
+		eximNamed  = "Received: from mail-wm1-f41.google.com ([209.85.128.41]) by mx.example with esmtps (TLS1.3) tls TLS_AES_256_GCM_SHA384 (Exim 4.96) (envelope-from <a@gmail.com>) id 1r; Tue, 01 Dec 2026 10:00:00 +0000\n"
+		qmailNet   = "Received: (qmail 4711 invoked from network); 5 Aug 2002 15:51:40 -0000\n"
+		lmtp       = "Received: from mx.example by mx.example with LMTP id kA0; Mon, 5 Aug 2002 11:51:43 -0400\n"
+		postfixTLS = "Received: from laptop (unknown [198.51.100.9]) (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519) "
+	)
 	tests := []struct {
 		name string
 		rcvd string
+		ours []netip.Prefix // the engine's local networks
+		auth string         // mailwarden check --auth
 		want bool
 	}{
-		{"postfix unknown", unnamed, true},
-		{"postfix with a name", named, false},
-		{"sendmail ([ip])", "Received: from helo.example ([198.51.100.4]) by mx.example (8.11.6/8.11.6) with ESMTP id g4G; Thu, 16 May 2002 12:18:46 +0100\n", true},
-		{"sendmail (name [ip])", "Received: from helo.example (mail.sender.example [198.51.100.4]) by mx.example (8.11.6/8.11.6) with ESMTP id g4G; Thu, 16 May 2002 12:18:46 +0100\n", false},
-		{"exim [ip] (helo=)", "Received: from [198.51.100.9] (helo=helo.example) by mx.example with esmtp (Exim 4.96); Tue, 01 Dec 2026 10:00:00 +0000\n", true},
-		{"exim name ([ip] helo=)", "Received: from mail.sender.example ([198.51.100.9] helo=helo.example) by mx.example with esmtp (Exim 4.96); Tue, 01 Dec 2026 10:00:00 +0000\n", false},
-		{"local hand-offs and retrieval passed over", local + fetch + unnamed, true},
-		{"a private relay of ours passed over", private + unnamed, true},
-		{"only the hand-off counts, not the hops before it", named + unnamed, false},
-		{"authenticated submission", "Received: from helo.example (unknown [198.51.100.4]) by mx.example (Postfix) with ESMTPSA id 3F2; Mon, 5 Aug 2002 11:51:40 -0400\n", false},
-		{"hand-off names no address", "Received: by mx.example with SMTP id x; Mon, 5 Aug 2002 11:51:40 -0400\n" + unnamed, false},
-		{"only local hops", local, false},
+		{"postfix unknown", unnamed, nil, "", true},
+		{"exim without helo=: HELO and name the same", eximNamed, nil, "", false},
+		{"exim with a logged port, no name", "Received: from [198.51.100.9]:4567 (helo=helo.example) by mx.example with esmtp (Exim 4.96); Tue, 01 Dec 2026 10:00:00 +0000\n", nil, "", true},
+		{"exim with a logged port, a name", "Received: from mail.sender.example ([198.51.100.9]:4567 helo=helo.example) by mx.example with esmtp (Exim 4.96); Tue, 01 Dec 2026 10:00:00 +0000\n", nil, "", false},
+		{"postfix TLS comment, authenticated", postfixTLS + "(Authenticated sender: alice) by mx.example (Postfix) with ESMTPSA id 4Ab; Tue, 01 Dec 2026 10:00:00 +0000\n", nil, "", false},
+		{"postfix TLS comment, not authenticated", postfixTLS + "by mx.example (Postfix) with ESMTPS id 4Ab; Tue, 01 Dec 2026 10:00:00 +0000\n", nil, "", true},
+		{"dovecot LMTP hand-off passed over", lmtp + unnamed, nil, "", true},
+		{"qmail, no name", qmailNet + "Received: from unknown (HELO helo.example) (198.51.100.4) by mx.example with SMTP; 5 Aug 2002 15:51:40 -0000\n", nil, "", true},
+		{"qmail, a name", qmailNet + "Received: from mail.sender.example (HELO helo.example) (198.51.100.4) by mx.example with SMTP; 5 Aug 2002 15:51:40 -0000\n", nil, "", false},
+		{"qmail, a name and no HELO", qmailNet + "Received: from mail.sender.example (198.51.100.4) by mx.example with SMTP; 5 Aug 2002 15:51:40 -0000\n", nil, "", false},
+		{"sendmail, name not verified", "Received: from helo.example (mail.sender.example [198.51.100.4] (may be forged)) by mx.example (8.14.7/8.14.7) with ESMTP id x; Mon, 5 Aug 2002 11:51:40 -0400\n", nil, "", true},
+		{"a carrier-grade NAT relay passed over", "Received: from gw.example (gw.example [100.64.1.2]) by mx.example (Postfix); Mon, 5 Aug 2002 11:51:41 -0400\n" + unnamed, nil, "", true},
+		{"a public relay in our local networks passed over", "Received: from relay (unknown [203.0.113.5]) by mx.example (Postfix); Mon, 5 Aug 2002 11:51:41 -0400\n" + named,
+			[]netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}, "", false},
+		{"the same relay when it is not ours", "Received: from relay (unknown [203.0.113.5]) by mx.example (Postfix); Mon, 5 Aug 2002 11:51:41 -0400\n" + named, nil, "", true},
+		{"mailwarden check --auth", unnamed, nil, "alice", false},
+		{"sendmail (authenticated)", "Received: from laptop (unknown [198.51.100.4]) (authenticated bits=0) by mx.example (8.14.7/8.14.7) with ESMTP id x; Mon, 5 Aug 2002 11:51:40 -0400\n", nil, "", false},
+		{"a HELO cannot claim authentication", "Received: from (authenticated (unknown [198.51.100.4]) by mx.example (Postfix) with ESMTP id x; Mon, 5 Aug 2002 11:51:40 -0400\n", nil, "", true},
+		{"postfix with a name", named, nil, "", false},
+		{"sendmail ([ip])", "Received: from helo.example ([198.51.100.4]) by mx.example (8.11.6/8.11.6) with ESMTP id g4G; Thu, 16 May 2002 12:18:46 +0100\n", nil, "", true},
+		{"sendmail (name [ip])", "Received: from helo.example (mail.sender.example [198.51.100.4]) by mx.example (8.11.6/8.11.6) with ESMTP id g4G; Thu, 16 May 2002 12:18:46 +0100\n", nil, "", false},
+		{"exim [ip] (helo=)", "Received: from [198.51.100.9] (helo=helo.example) by mx.example with esmtp (Exim 4.96); Tue, 01 Dec 2026 10:00:00 +0000\n", nil, "", true},
+		{"exim name ([ip] helo=)", "Received: from mail.sender.example ([198.51.100.9] helo=helo.example) by mx.example with esmtp (Exim 4.96); Tue, 01 Dec 2026 10:00:00 +0000\n", nil, "", false},
+		{"local hand-offs and retrieval passed over", local + fetch + unnamed, nil, "", true},
+		{"a private relay of ours passed over", private + unnamed, nil, "", true},
+		{"only the hand-off counts, not the hops before it", named + unnamed, nil, "", false},
+		{"authenticated submission", "Received: from helo.example (unknown [198.51.100.4]) by mx.example (Postfix) with ESMTPSA id 3F2; Mon, 5 Aug 2002 11:51:40 -0400\n", nil, "", false},
+		{"hand-off names no address", "Received: by mx.example with SMTP id x; Mon, 5 Aug 2002 11:51:40 -0400\n" + unnamed, nil, "", false},
+		{"only local hops", local, nil, "", false},
 	}
 	eval := builtins["client_no_rdns"]
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tx := newTx(t, tt.rcvd+"From: a@b.example\n\nx\n")
-			tx.Front = scoring.FrontCheck
+			tx.Front, tx.LocalNetworks, tx.Client.AuthUser = scoring.FrontCheck, tt.ours, tt.auth
 			if got := eval(tx, nil); got != tt.want {
 				t.Errorf("client_no_rdns = %v, want %v", got, tt.want)
 			}
@@ -221,6 +246,8 @@ func TestDateInvalid(t *testing.T) {
 		{"Thu, 16 May 2002 12:14:56 +0100 (BST)", false},
 		{"16 May 2002 12:14:56 -0000", false},
 		{"Fri, 19 Jul 2002 09:42:07 -0400 (EDT (nested))", false},
+		{`Mon, 2 Jan 2006 15:04:05 -0700 (foo \) bar)`, false},
+		{"Mon, 2 Jan 2006 15:04 -0700", false},
 		{"Fri, 19 Jul 2002 09:42:07 -0400\r\n    AWL version=2.40", true},
 		{"Thu, 16 May 2002 12:14:56 +0100 BST", true},
 		{"yesterday", true},
