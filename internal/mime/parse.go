@@ -470,6 +470,28 @@ func (p *Parsed) leaf(e *gomessage.Entity, path string, depth int, mt string, pa
 	p.Parts = append(p.Parts, pt)
 }
 
+// StripComments removes RFC 5322 comments from a structured header value:
+// parenthesised text, nested, with quoted-pairs ("\)") inside.
+func StripComments(v string) string {
+	var b strings.Builder
+	depth, escaped := 0, false
+	for _, r := range v {
+		switch {
+		case escaped: // a quoted-pair inside a comment
+			escaped = false
+		case r == '\\' && depth > 0:
+			escaped = true
+		case r == '(':
+			depth++
+		case r == ')' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 // DecodeHeader decodes RFC 2047 encoded words in a header value to UTF-8,
 // using go-message's charset tables. Undecodable input is returned as is.
 func DecodeHeader(v string) string {

@@ -359,3 +359,18 @@ func TestHugeTopHeader(t *testing.T) {
 		})
 	}
 }
+
+func TestStripComments(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"example.org (our MX) ; spf=pass", "example.org  ; spf=pass"},
+		{"a (b (c) d) e", "a  e"},
+		{`a (b \) c) d`, "a  d"},
+		{`a \(b) c`, `a \ c`}, // a backslash outside a comment is just a character
+		{"unbalanced ) stays (gone", "unbalanced ) stays "},
+	}
+	for _, tt := range tests {
+		if got := StripComments(tt.in); got != tt.want {
+			t.Errorf("StripComments(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/emersion/go-msgauth/authres"
 
 	"github.com/mailwarden/mailwarden/internal/authresult"
+	"github.com/mailwarden/mailwarden/internal/mime"
 	"github.com/mailwarden/mailwarden/scoring"
 )
 
@@ -84,7 +85,7 @@ func (m *Modifier) Modify(_ context.Context, tx *scoring.Transaction, v *scoring
 func ClaimsID(value, authservID string) bool {
 	id, _, err := authres.Parse(message2Line(value))
 	if err != nil || id == "" {
-		id = strings.TrimSpace(stripComments(strings.SplitN(message2Line(value), ";", 2)[0]))
+		id = strings.TrimSpace(mime.StripComments(strings.SplitN(message2Line(value), ";", 2)[0]))
 		// "id version": the authserv-id is the first word.
 		if f := strings.Fields(id); len(f) > 0 {
 			id = f[0]
@@ -96,22 +97,6 @@ func ClaimsID(value, authservID string) bool {
 func message2Line(v string) string {
 	v = strings.ReplaceAll(v, "\r\n", "")
 	return strings.TrimSpace(strings.ReplaceAll(v, "\n", ""))
-}
-
-func stripComments(s string) string {
-	var b strings.Builder
-	depth := 0
-	for _, r := range s {
-		switch {
-		case r == '(':
-			depth++
-		case r == ')' && depth > 0:
-			depth--
-		case depth == 0:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // Value renders the field value for a transaction's results; ok is false

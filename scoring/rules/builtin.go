@@ -238,23 +238,7 @@ var builtins = map[string]evalFunc{
 // RFC 5322 3.3 date-time: [day-of-week ","] day month year time zone,
 // comments aside.
 func dateTrailer(d string) bool {
-	var b strings.Builder
-	depth, escaped := 0, false
-	for _, r := range d {
-		switch {
-		case escaped: // a quoted-pair inside a comment
-			escaped = false
-		case r == '\\' && depth > 0:
-			escaped = true
-		case r == '(':
-			depth++
-		case r == ')' && depth > 0:
-			depth--
-		case depth == 0:
-			b.WriteRune(r)
-		}
-	}
-	f := strings.Fields(strings.ReplaceAll(b.String(), ",", ", "))
+	f := strings.Fields(strings.ReplaceAll(mime.StripComments(d), ",", ", "))
 	if len(f) > 0 && strings.HasSuffix(f[0], ",") {
 		f = f[1:]
 	}
