@@ -448,9 +448,8 @@ func itemDeltas(p plan) (tok, nspam, nham int64) {
 
 func (db *DB) apply(ctx context.Context, items []Item, group []plan, out []Outcome) error {
 	today := dayOf(db.now())
-	// Per token, the change of its spam and of its ham count.
-	type fieldDelta struct{ spam, ham int64 }
-	tokDelta := make(map[uint64]fieldDelta)
+	index := make(map[uint64]int) // token hash -> its place in hashes
+	var hashes []uint64
 	learnsHash := make(map[uint64]bool)
 	var dspam, dham int64
 	for _, p := range group {
@@ -458,42 +457,58 @@ func (db *DB) apply(ctx context.Context, items []Item, group []plan, out []Outco
 		dspam += sd
 		dham += hd
 		for _, h := range items[p.idx].Hashes {
-			fd := tokDelta[h]
-			fd.spam += sd
-			fd.ham += hd
-			tokDelta[h] = fd
+			if _, ok := index[h]; !ok {
+				index[h] = 0
+				hashes = append(hashes, h)
+			}
 			if p.to != 0 {
 				learnsHash[h] = true
 			}
 		}
 	}
-	hashes := make([]uint64, 0, len(tokDelta))
-	for h := range tokDelta {
-		hashes = append(hashes, h)
-	}
 	sort.Slice(hashes, func(i, j int) bool { return hashes[i] < hashes[j] })
 	tkeys := make([]string, len(hashes))
 	for i, h := range hashes {
+		index[h] = i
 		tkeys[i] = tokKey(h)
 	}
-	// Move each learned token's day forward to today.
 	cur, err := db.getInts(ctx, tkeys)
 	if err != nil {
 		return err
 	}
+	// A count never goes below zero. Forgetting or moving a message whose
+	// tokens are not all the ones it was learned with (learned by an
+	// earlier tokenizer) would otherwise borrow from the next field of the
+	// packed counter. As SpamAssassin's stores do, each plan's change is
+	// clamped at zero against the counts as the plans before it left them,
+	// and what was applied is kept for the undo below.
+	type counts struct{ spam, ham int64 }
+	run := make([]counts, len(hashes))
+	for i := range hashes {
+		c, _ := unpack(cur[i])
+		run[i] = counts{int64(c.Spam), int64(c.Ham)}
+	}
+	total := make([]counts, len(hashes))
+	applied := make([][]counts, len(group)) // per plan, per its Hashes
+	for j, p := range group {
+		_, sd, hd := itemDeltas(p)
+		applied[j] = make([]counts, len(items[p.idx].Hashes))
+		for k, h := range items[p.idx].Hashes {
+			i := index[h]
+			d := counts{max(sd, -run[i].spam), max(hd, -run[i].ham)}
+			run[i].spam += d.spam
+			run[i].ham += d.ham
+			total[i].spam += d.spam
+			total[i].ham += d.ham
+			applied[j][k] = d
+		}
+	}
 	keys := make([]string, 0, len(hashes)+len(group)+2)
 	deltas := make([]int64, 0, cap(keys))
 	for i, h := range hashes {
-		c, day := unpack(cur[i])
-		// A count never goes below zero: forgetting or moving a message
-		// whose tokens are not all the ones it was learned with (learned by
-		// an earlier tokenizer) would otherwise borrow from the next field
-		// of the packed counter. As SpamAssassin's stores, clamp at zero.
-		fd := tokDelta[h]
-		fd.spam = max(fd.spam, -int64(c.Spam))
-		fd.ham = max(fd.ham, -int64(c.Ham))
-		d := fd.spam<<spamShift + fd.ham<<hamShift
-		if learnsHash[h] && day < today {
+		d := total[i].spam<<spamShift + total[i].ham<<hamShift
+		// Move each learned token's day forward to today.
+		if _, day := unpack(cur[i]); learnsHash[h] && day < today {
 			d += today - day
 		}
 		if d != 0 {
@@ -523,13 +538,13 @@ func (db *DB) apply(ctx context.Context, items []Item, group []plan, out []Outco
 			out[p.idx] = p.outcome
 			continue
 		}
-		td, sd, hd := itemDeltas(p)
+		_, sd, hd := itemDeltas(p)
 		ukeys := []string{keyNSpam, keyNHam, keySeen + string(items[p.idx].ID)}
 		udeltas := []int64{-sd, -hd, -(p.to - p.from)}
-		if td != 0 {
-			for _, h := range items[p.idx].Hashes {
+		for k, h := range items[p.idx].Hashes {
+			if d := applied[j][k]; d != (counts{}) {
 				ukeys = append(ukeys, tokKey(h))
-				udeltas = append(udeltas, -td)
+				udeltas = append(udeltas, -(d.spam<<spamShift + d.ham<<hamShift))
 			}
 		}
 		if _, err := db.s.IncrMany(ctx, ukeys, udeltas, 0); err != nil {

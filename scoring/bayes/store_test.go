@@ -289,5 +289,52 @@ func TestForgetWithOtherTokens(t *testing.T) {
 		if sp, hm := totals(t, db); sp != 1 || hm != 1 {
 			t.Errorf("totals = %d spam %d ham, want 1 1", sp, hm)
 		}
+		// In one call: forgetting a message that never added "y", then
+		// learning one that does. Each change is clamped in turn, so the
+		// learned count is kept (clamping their sum would lose it).
+		learn(t, db, item("old3", Spam, "p"))
+		learn(t, db, item("old3", Forget, "p", "y"), item("new3", Spam, "y"))
+		got = counts(t, db, "p", "y")
+		want = []Counts{{0, 0}, {1, 0}}
+		if !slices.Equal(got, want) {
+			t.Errorf("forget and learn in one call: counts p y = %v, want %v", got, want)
+		}
+	})
+}
+
+// beforeWrite runs hook once, just before the first IncrMany: another
+// learner's whole change lands between this learner's read and its write.
+type beforeWrite struct {
+	store.Store
+	hook func()
+	once sync.Once
+}
+
+func (b *beforeWrite) IncrMany(ctx context.Context, keys []string, deltas []int64, ttl time.Duration) ([]int64, error) {
+	b.once.Do(b.hook)
+	return b.Store.IncrMany(ctx, keys, deltas, ttl)
+}
+
+// TestRaceForgetWithOtherTokens: two learners forget the same message,
+// learned by an earlier tokenizer, at the same moment. The one that loses
+// the race undoes exactly what it applied, so a token the message never
+// had keeps its counts.
+func TestRaceForgetWithOtherTokens(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		db := NewDB(s)
+		learn(t, db, item("old", Spam, "a", "b"), item("other", Ham, "x"))
+		forget := item("old", Forget, "a", "b", "x") // "x": a token "old" never added
+		loser := NewDB(&beforeWrite{Store: s, hook: func() { learn(t, db, forget) }})
+		if out := learn(t, loser, forget); out[0] != Already {
+			t.Fatalf("the loser's outcome = %v, want %v", out[0], Already)
+		}
+		got := counts(t, db, "a", "b", "x")
+		want := []Counts{{0, 0}, {0, 0}, {0, 1}}
+		if !slices.Equal(got, want) {
+			t.Errorf("counts a b x = %v, want %v", got, want)
+		}
+		if sp, hm := totals(t, db); sp != 0 || hm != 1 {
+			t.Errorf("totals = %d spam %d ham, want 0 1", sp, hm)
+		}
 	})
 }
