@@ -288,35 +288,16 @@ func (p *Postfix) Send(t testing.TB, from string, rcpts []string, data []byte) S
 // MainCF smtpd_authorized_xclient_hosts = 127.0.0.0/8.
 func (p *Postfix) SendAs(t testing.TB, xclient, from string, rcpts []string, data []byte) SendResult {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", p.SMTPAddr, 5*time.Second)
-	if err != nil {
-		t.Fatalf("dial postfix: %v", err)
-	}
-	c, err := smtp.NewClient(conn, "127.0.0.1")
-	if err != nil {
-		t.Fatalf("smtp greeting: %v", err)
-	}
+	c := p.dial(t, xclient, "client.mailwarden.test")
 	defer c.Close()
-	id, err := c.Text.Cmd("XCLIENT %s", xclient)
-	if err != nil {
-		t.Fatalf("XCLIENT: %v", err)
-	}
-	c.Text.StartResponse(id)
-	_, _, err = c.Text.ReadResponse(220) // a new greeting, as for a new client
-	c.Text.EndResponse(id)
-	if err != nil {
-		t.Fatalf("XCLIENT %s: %v", xclient, err)
-	}
-	if err := c.Hello("client.mailwarden.test"); err != nil {
-		t.Fatalf("EHLO: %v", err)
-	}
 	r := sendOne(c, Mail{From: from, Rcpts: rcpts, Data: data})
 	c.Quit()
 	return r
 }
 
-// SendMany sends several messages over ONE SMTP connection.
-func (p *Postfix) SendMany(t testing.TB, helo string, mails []Mail) []SendResult {
+// dial opens an SMTP session with the instance up to EHLO helo, as the
+// client xclient names (XCLIENT attributes) or, if it is "", as itself.
+func (p *Postfix) dial(t testing.TB, xclient, helo string) *smtp.Client {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", p.SMTPAddr, 5*time.Second)
 	if err != nil {
@@ -326,10 +307,32 @@ func (p *Postfix) SendMany(t testing.TB, helo string, mails []Mail) []SendResult
 	if err != nil {
 		t.Fatalf("smtp greeting: %v", err)
 	}
-	defer c.Close()
+	if xclient != "" {
+		id, err := c.Text.Cmd("XCLIENT %s", xclient)
+		if err != nil {
+			c.Close()
+			t.Fatalf("XCLIENT: %v", err)
+		}
+		c.Text.StartResponse(id)
+		_, _, err = c.Text.ReadResponse(220) // a new greeting, as for a new client
+		c.Text.EndResponse(id)
+		if err != nil {
+			c.Close()
+			t.Fatalf("XCLIENT %s: %v", xclient, err)
+		}
+	}
 	if err := c.Hello(helo); err != nil {
+		c.Close()
 		t.Fatalf("EHLO: %v", err)
 	}
+	return c
+}
+
+// SendMany sends several messages over ONE SMTP connection.
+func (p *Postfix) SendMany(t testing.TB, helo string, mails []Mail) []SendResult {
+	t.Helper()
+	c := p.dial(t, "", helo)
+	defer c.Close()
 	var out []SendResult
 	for _, m := range mails {
 		out = append(out, sendOne(c, m))
