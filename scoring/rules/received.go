@@ -227,8 +227,22 @@ func hostIn(host string, domains []string) bool {
 	return false
 }
 
-// receivedHops returns the message's Received fields, newest first.
+// valueHops keeps a transaction's parsed Received fields: several evals
+// read them (the date, freemail and reverse-name rules).
+const valueHops = "rules.received_hops"
+
+// receivedHops returns the message's Received fields, newest first,
+// parsed once per transaction.
 func receivedHops(tx *scoring.Transaction) []receivedHop {
+	if v, ok := tx.Value(valueHops); ok {
+		return v.([]receivedHop)
+	}
+	hops := parseHops(tx)
+	tx.SetValue(valueHops, hops)
+	return hops
+}
+
+func parseHops(tx *scoring.Transaction) []receivedHop {
 	var hops []receivedHop
 	for i, f := range tx.Message.Header.Fields {
 		if i >= maxReceived {
