@@ -28,7 +28,8 @@ import (
 // atomic IncrMany on either backend: token counts, totals and the message's
 // seen record change together or not at all, which is what makes a crash at
 // any point harmless. The packing bounds a token's counts to 8,388,607 spam
-// and 16,777,215 ham messages, far above any site's corpus.
+// and 8,388,607 ham messages, far above any site's corpus (a ham field
+// above that reads as one taken below zero; see underflow).
 const (
 	keyPrefix = "bayes:"
 	keyTok    = "bayes:t:"
@@ -527,6 +528,11 @@ func (db *DB) apply(ctx context.Context, items []Item, group []plan, out []Outco
 	if err != nil {
 		return fmt.Errorf("bayes: learning: %w", err)
 	}
+	// Each token's value after our writes, for floorCounts below.
+	after := make(map[string]int64, seenAt-2)
+	for i, k := range keys[:seenAt-2] {
+		after[k] = vals[i]
+	}
 	// Another learner may have changed one of these messages between our
 	// read and our write: the seen record's new value, returned by the same
 	// atomic call, then is not the code we meant (codes are far apart, so a
@@ -547,10 +553,55 @@ func (db *DB) apply(ctx context.Context, items []Item, group []plan, out []Outco
 				udeltas = append(udeltas, -(d.spam<<spamShift + d.ham<<hamShift))
 			}
 		}
-		if _, err := db.s.IncrMany(ctx, ukeys, udeltas, 0); err != nil {
+		uvals, err := db.s.IncrMany(ctx, ukeys, udeltas, 0)
+		if err != nil {
 			return fmt.Errorf("bayes: undoing a concurrent double learn: %w", err)
 		}
+		for i, k := range ukeys[3:] {
+			after[k] = uvals[3+i]
+		}
 		out[p.idx] = Already
+	}
+	// The clamp above read the counts before the write. Another learner
+	// taking the same token down in between (forgetting a different
+	// message) can still take a field below zero: the values the atomic
+	// calls returned show it, and one more increment puts it back.
+	return db.floorCounts(ctx, after)
+}
+
+// underflow returns what to add to a token counter's value v, as an
+// increment returned it, to bring a field that went below zero back to
+// zero; 0 if none did. A ham field below zero borrows from the spam field
+// and reads as a count near hamMask: ham counts above hamMask/2 (8,388,607,
+// the spam field's own bound) are read as that. A spam field below zero
+// makes the whole value negative.
+func underflow(v int64) int64 {
+	var fix int64
+	if ham := (v >> hamShift) & hamMask; ham > hamMask/2 {
+		fix = (hamMask + 1 - ham) << hamShift
+	}
+	if spam := (v + fix) >> spamShift; spam < 0 {
+		fix += -spam << spamShift
+	}
+	return fix
+}
+
+// floorCounts puts back to zero the token fields our increments took below
+// it (see underflow); after holds each token key's value after them. The correction is itself an increment, so it stays
+// exact whatever other learners do meanwhile.
+func (db *DB) floorCounts(ctx context.Context, after map[string]int64) error {
+	var fk []string
+	var fd []int64
+	for k, v := range after {
+		if fix := underflow(v); fix != 0 {
+			fk, fd = append(fk, k), append(fd, fix)
+		}
+	}
+	if len(fk) == 0 {
+		return nil
+	}
+	if _, err := db.s.IncrMany(ctx, fk, fd, 0); err != nil {
+		return fmt.Errorf("bayes: restoring a count taken below zero: %w", err)
 	}
 	return nil
 }

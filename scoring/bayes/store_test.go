@@ -338,3 +338,51 @@ func TestRaceForgetWithOtherTokens(t *testing.T) {
 		}
 	})
 }
+
+func TestUnderflow(t *testing.T) {
+	pack := func(spam, ham, day int64) int64 { return spam<<spamShift + ham<<hamShift + day }
+	tests := []struct {
+		name string
+		v    int64
+		want int64
+	}{
+		{"none", pack(3, 5, 9000), 0},
+		{"big but real counts", pack(8_000_000, 8_000_000, 9000), 0},
+		{"zero", 0, 0},
+		{"ham one below zero", pack(2, -1, 9000), 1 << hamShift},
+		{"ham three below zero, spam zero", pack(0, -3, 9000), 3 << hamShift},
+		{"spam one below zero", pack(-1, 4, 9000), 1 << spamShift},
+		{"both below zero", pack(-2, -1, 9000), 1<<hamShift + 2<<spamShift},
+	}
+	for _, tt := range tests {
+		if got := underflow(tt.v); got != tt.want {
+			t.Errorf("%s: underflow = %#x, want %#x", tt.name, got, tt.want)
+			continue
+		}
+		c, day := unpack(tt.v + tt.want)
+		if tt.v+tt.want < 0 || day != 9000 && tt.v != 0 || int64(c.Ham) > hamMask/2 {
+			t.Errorf("%s: corrected value %#x reads %+v day %d", tt.name, tt.v+tt.want, c, day)
+		}
+	}
+}
+
+// TestRaceForgetDifferentMessages: two learners forget two different
+// messages at once, and today's tokenizer gives the one learned earlier a
+// token it never added. Both read the token's ham count as 1 and take it
+// down: the second write takes it below zero, and is put back.
+func TestRaceForgetDifferentMessages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		db := NewDB(s)
+		learn(t, db, item("X", Ham, "h"), item("Y", Ham, "z"), item("S", Spam, "h"))
+		other := func() { learn(t, db, item("X", Forget, "h")) }
+		loser := NewDB(&beforeWrite{Store: s, hook: other})
+		if out := learn(t, loser, item("Y", Forget, "z", "h")); out[0] != Forgotten {
+			t.Fatalf("forget Y = %v", out[0])
+		}
+		got := counts(t, db, "h", "z")
+		want := []Counts{{Spam: 1}, {}}
+		if !slices.Equal(got, want) {
+			t.Errorf("counts h z = %+v, want %+v", got, want)
+		}
+	})
+}
