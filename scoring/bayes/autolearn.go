@@ -117,6 +117,18 @@ func (c *Check) Observe(ctx context.Context, tx *scoring.Transaction, v *scoring
 		c.log.Trace("autolearn: not a clear case", "qid", tx.QueueID, "why", why)
 		return
 	}
+	id, err := MessageID(tx.Message, c.cfg.Tokenizer.SubjectTag)
+	if err != nil {
+		c.log.Warn("autolearn: reading the message", "qid", tx.QueueID, "error", err)
+		return
+	}
+	it.ID, it.Class = id, class
+	if c.cfg.AsyncAutoLearn {
+		// The background batch skips what was already learned; no store
+		// read on the reply path.
+		c.enqueue(it, tx.QueueID)
+		return
+	}
 	prev, err := c.db.Class(ctx, it.ID)
 	if err != nil {
 		c.log.Warn("autolearn: store", "qid", tx.QueueID, "error", err)
@@ -124,11 +136,6 @@ func (c *Check) Observe(ctx context.Context, tx *scoring.Transaction, v *scoring
 	}
 	if prev != Forget {
 		c.log.Debug("autolearn: already learned", "qid", tx.QueueID, "as", prev)
-		return
-	}
-	it.Class = class
-	if c.cfg.AsyncAutoLearn {
-		c.enqueue(it, tx.QueueID)
 		return
 	}
 	out, err := c.db.Learn(ctx, []Item{it})

@@ -77,8 +77,8 @@ func TestAutoLearn(t *testing.T) {
 			e.RunStage(ctx, scoring.StageEOM, tx)
 			v := e.Verdict(tx)
 			e.Observe(ctx, tx, v)
-			it, _ := tx.Value(ValueItem)
-			got, err := db.Class(ctx, it.(Item).ID)
+			id, _ := MessageID(tx.Message, "")
+			got, err := db.Class(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,11 +162,11 @@ func TestAsyncAutoLearn(t *testing.T) {
 		tx := &scoring.Transaction{Profile: scoring.ProfileRemote, Message: parse(t, m)}
 		e.RunStage(ctx, scoring.StageEOM, tx)
 		e.Observe(ctx, tx, e.Verdict(tx)) // score 0: autolearn as ham
-		it, ok := tx.Value(ValueItem)
-		if !ok {
+		if _, ok := tx.Value(ValueItem); !ok {
 			t.Fatalf("message %d: no item", i)
 		}
-		ids = append(ids, it.(Item).ID)
+		id, _ := MessageID(tx.Message, "")
+		ids = append(ids, id)
 	}
 	if err := bc.Close(); err != nil {
 		t.Fatal(err)

@@ -89,8 +89,10 @@ func IsBayesSymbol(name string) bool {
 const (
 	// ValueProb is the spam probability (float64), set when Bayes judged.
 	ValueProb = "bayes.prob"
-	// ValueItem is the message's prepared Item (tokens and id), set when
-	// the message was tokenized, for autolearn.
+	// ValueItem is the message's prepared Item (its token hashes), set when
+	// the message was tokenized, for autolearn. Its ID is left empty:
+	// autolearn computes it only for a message it learns (it reads the
+	// whole body).
 	ValueItem = "bayes.item"
 )
 
@@ -184,12 +186,8 @@ func (c *Check) Run(ctx context.Context, tx *scoring.Transaction, r *scoring.Res
 	}
 	start := time.Now()
 	toks := c.cfg.Tokenizer.Tokens(FromParsed(tx.Message.Header.Fields, mime.Get(tx)))
-	id, err := MessageID(tx.Message, c.cfg.Tokenizer.SubjectTag)
-	if err != nil {
-		return err
-	}
 	hashes := Hashes(toks)
-	tx.SetValue(ValueItem, Item{ID: id, Hashes: hashes})
+	tx.SetValue(ValueItem, Item{Hashes: hashes})
 	j, err := c.Classify(ctx, toks, hashes)
 	defer func() {
 		c.log.Debug("bayes lookup", "qid", tx.QueueID, "tokens", len(toks), "prob", fmt.Sprintf("%.4f", j.Prob),
