@@ -1,6 +1,7 @@
 package bayes
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -115,35 +116,43 @@ func MessageID(m *message.Message, subjectTag string) (MsgID, error) {
 		}
 		io.WriteString(h, name+":"+strings.Join(strings.Fields(v), " ")+"\n")
 	}
-	body := m.BodyReader()
-	buf := make([]byte, 64<<10)
-	var pending []byte // trailing white space not yet known to be inside a line
-	for {
-		n, err := body.Read(buf)
-		for _, c := range buf[:n] {
-			switch c {
-			case ' ', '\t', '\r':
-				pending = append(pending, c)
-			case '\n':
-				pending = pending[:0]
-				h.Write([]byte{'\n'})
-			default:
-				if len(pending) > 0 {
-					h.Write(pending)
-					pending = pending[:0]
-				}
-				h.Write([]byte{c})
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return "", fmt.Errorf("bayes: reading body: %w", err)
-		}
+	if err := hashTrimmedLines(h, m.BodyReader()); err != nil {
+		return "", fmt.Errorf("bayes: reading body: %w", err)
 	}
 	sum := h.Sum(nil)
 	return MsgID(base64.RawURLEncoding.EncodeToString(sum[:16])), nil
+}
+
+var newline = []byte{'\n'}
+
+// hashTrimmedLines writes r to h with the white space (space, tab, CR) at
+// the end of each line left out, a line at a time.
+func hashTrimmedLines(h io.Writer, r io.Reader) error {
+	buf := make([]byte, 16<<10)
+	var pending []byte // trailing white space not yet known to be inside a line
+	for {
+		n, err := r.Read(buf)
+		for chunk := buf[:n]; len(chunk) > 0; {
+			seg, rest, nl := bytes.Cut(chunk, []byte{'\n'})
+			if text := bytes.TrimRight(seg, " \t\r"); len(text) > 0 {
+				h.Write(pending)
+				h.Write(text)
+				pending = pending[:0]
+			}
+			pending = append(pending, seg[len(bytes.TrimRight(seg, " \t\r")):]...)
+			if nl {
+				pending = pending[:0]
+				h.Write(newline)
+			}
+			chunk = rest
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // Hash is a token's key in the store: FNV-1a 64 of its text. At a million
