@@ -23,7 +23,7 @@ type receivedHop struct {
 	// field's form gives nothing else) and the relay's own name.
 	hosts    []string
 	ip       netip.Addr // the sending host's address, if given
-	stamp    time.Time  // zero if the field has no readable date
+	date     string     // the text after the last ";", read by stamp()
 	retrieve bool       // a fetchmail, IMAP or POP3 retrieval
 	// noRDNS: the receiving relay recorded ip with no reverse name, in a
 	// form that says so (Postfix "unknown [ip]", Sendmail "([ip])", Exim
@@ -46,10 +46,7 @@ func parseReceived(v string) receivedHop {
 	var h receivedHop
 	body := v
 	if j := strings.LastIndexByte(v, ';'); j >= 0 {
-		body = v[:j]
-		if t, err := mail.ParseDate(strings.TrimSpace(v[j+1:])); err == nil {
-			h.stamp = t
-		}
+		body, h.date = v[:j], strings.TrimSpace(v[j+1:])
 	}
 	l := asciiLower(body) // same length as body, so its indexes fit body
 	by := strings.Index(l, " by ")
@@ -234,12 +231,7 @@ const valueHops = "rules.received_hops"
 // receivedHops returns the message's Received fields, newest first,
 // parsed once per transaction.
 func receivedHops(tx *scoring.Transaction) []receivedHop {
-	if v, ok := tx.Value(valueHops); ok {
-		return v.([]receivedHop)
-	}
-	hops := parseHops(tx)
-	tx.SetValue(valueHops, hops)
-	return hops
+	return tx.Memo(valueHops, func() any { return parseHops(tx) }).([]receivedHop)
 }
 
 func parseHops(tx *scoring.Transaction) []receivedHop {
@@ -303,6 +295,19 @@ func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
 	return false
 }
 
+// stamp is the hop's date; zero if it has none that parses. It is parsed
+// only when asked: receivedAt needs one or two, the other rules none.
+func (h receivedHop) stamp() time.Time {
+	if h.date == "" {
+		return time.Time{}
+	}
+	t, err := mail.ParseDate(h.date)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
 // receivedAt is the date stamp of the newest Received field that has one,
 // for mail judged after it arrived; zero if no Received field has a stamp.
 // Live mail is judged by our clock instead (see arrival): the milter does
@@ -312,14 +317,14 @@ func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
 func receivedAt(hops []receivedHop) time.Time {
 	var local time.Time // the newest local hop's stamp, if no other has one
 	for _, h := range hops {
-		if h.stamp.IsZero() {
+		if !h.local() {
+			if t := h.stamp(); !t.IsZero() {
+				return t
+			}
 			continue
 		}
-		if !h.local() {
-			return h.stamp
-		}
 		if local.IsZero() {
-			local = h.stamp
+			local = h.stamp()
 		}
 	}
 	return local

@@ -66,12 +66,12 @@ func TestParseReceived(t *testing.T) {
 				t.Errorf("ip = %v, want %v", h.ip, ip)
 			}
 			switch {
-			case tt.stamp == "" && !h.stamp.IsZero():
-				t.Errorf("stamp = %v, want none", h.stamp)
+			case tt.stamp == "" && !h.stamp().IsZero():
+				t.Errorf("stamp = %v, want none", h.stamp())
 			case tt.stamp != "":
 				want, _ := time.Parse(time.RFC3339, tt.stamp)
-				if !h.stamp.Equal(want) {
-					t.Errorf("stamp = %v, want %v", h.stamp, want)
+				if !h.stamp().Equal(want) {
+					t.Errorf("stamp = %v, want %v", h.stamp(), want)
 				}
 			}
 			if h.local() != tt.local {
