@@ -12,10 +12,6 @@ func (p *Parsed) addTextLinks(text, path string, _ bool) {
 	if len(p.Links) >= MaxURLs {
 		return
 	}
-	// Cheap pre-check: most lines have no URL at all.
-	if !strings.Contains(text, "://") && !containsFold(text, "www.") && !containsFold(text, "mailto:") {
-		return
-	}
 	// URLs written out: with a scheme, starting with "www." (as mail clients
 	// linkify them), or mailto: (see ScanURLs).
 	for _, m := range ScanURLs(nil, text, MaxURLs-len(p.Links), LinkStop, true) {
@@ -28,10 +24,6 @@ func (p *Parsed) addTextLinks(text, path string, _ bool) {
 			}
 		}
 	}
-}
-
-func containsFold(s, sub string) bool {
-	return strings.Contains(s, sub) || strings.Contains(strings.ToLower(s), sub)
 }
 
 // makeLink classifies one URL. Relative links, fragments, cid: and data:
