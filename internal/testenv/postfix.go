@@ -288,20 +288,27 @@ func (p *Postfix) Send(t testing.TB, from string, rcpts []string, data []byte) S
 // MainCF smtpd_authorized_xclient_hosts = 127.0.0.0/8.
 func (p *Postfix) SendAs(t testing.TB, xclient, from string, rcpts []string, data []byte) SendResult {
 	t.Helper()
-	c := p.dial(t, xclient, "client.mailwarden.test")
+	c := smtpDial(t, p.SMTPAddr, xclient, "client.mailwarden.test")
 	defer c.Close()
 	r := sendOne(c, Mail{From: from, Rcpts: rcpts, Data: data})
 	c.Quit()
 	return r
 }
 
-// dial opens an SMTP session with the instance up to EHLO helo, as the
-// client xclient names (XCLIENT attributes) or, if it is "", as itself.
-func (p *Postfix) dial(t testing.TB, xclient, helo string) *smtp.Client {
+// SendMany sends several messages over ONE SMTP connection.
+func (p *Postfix) SendMany(t testing.TB, helo string, mails []Mail) []SendResult {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", p.SMTPAddr, 5*time.Second)
+	return sendMany(t, p.SMTPAddr, helo, mails)
+}
+
+// smtpDial opens an SMTP session with the MTA at addr up to EHLO helo, as
+// the client xclient names (Postfix XCLIENT attributes) or, if it is "",
+// as itself.
+func smtpDial(t testing.TB, addr, xclient, helo string) *smtp.Client {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
-		t.Fatalf("dial postfix: %v", err)
+		t.Fatalf("dial %s: %v", addr, err)
 	}
 	c, err := smtp.NewClient(conn, "127.0.0.1")
 	if err != nil {
@@ -328,10 +335,10 @@ func (p *Postfix) dial(t testing.TB, xclient, helo string) *smtp.Client {
 	return c
 }
 
-// SendMany sends several messages over ONE SMTP connection.
-func (p *Postfix) SendMany(t testing.TB, helo string, mails []Mail) []SendResult {
+// sendMany sends mails over one SMTP session with the MTA at addr.
+func sendMany(t testing.TB, addr, helo string, mails []Mail) []SendResult {
 	t.Helper()
-	c := p.dial(t, "", helo)
+	c := smtpDial(t, addr, "", helo)
 	defer c.Close()
 	var out []SendResult
 	for _, m := range mails {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/smtp"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -421,23 +420,5 @@ func (s *Sendmail) Send(t testing.TB, from string, rcpts []string, data []byte) 
 // SendMany sends several messages over ONE SMTP connection.
 func (s *Sendmail) SendMany(t testing.TB, helo string, mails []Mail) []SendResult {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", s.SMTPAddr, 5*time.Second)
-	if err != nil {
-		t.Fatalf("dial sendmail: %v", err)
-	}
-	c, err := smtp.NewClient(conn, "127.0.0.1")
-	if err != nil {
-		t.Fatalf("smtp greeting: %v", err)
-	}
-	defer c.Close()
-	if err := c.Hello(helo); err != nil {
-		t.Fatalf("EHLO: %v", err)
-	}
-	var out []SendResult
-	for _, m := range mails {
-		out = append(out, sendOne(c, m))
-		c.Reset()
-	}
-	c.Quit()
-	return out
+	return sendMany(t, s.SMTPAddr, helo, mails)
 }
