@@ -28,7 +28,6 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/benchutil"
 	"github.com/mailwarden/mailwarden/internal/dnstest"
-	"github.com/mailwarden/mailwarden/internal/message"
 	"github.com/mailwarden/mailwarden/internal/store/storetest"
 	"github.com/mailwarden/mailwarden/internal/testenv"
 )
@@ -100,9 +99,13 @@ func TestInboundVsRspamd(t *testing.T) {
 	// Check pass: a sample of the corpus through each system on its own,
 	// to see that each really scanned (its headers on delivered mail) and
 	// to count each one's DNS queries.
-	var sample []inboundMail
+	var sample []benchutil.Mail
 	for i := 0; i < len(index); i += 60 {
-		sample = append(sample, loadInboundMail(t, filepath.Join(corpus, index[i].path)))
+		m, err := benchutil.LoadMail(filepath.Join(corpus, index[i].path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sample = append(sample, m)
 	}
 	for _, sys := range []struct {
 		name, addr, header string
@@ -117,7 +120,7 @@ func TestInboundVsRspamd(t *testing.T) {
 		for _, m := range sample {
 			mods, act, err := inboundScan(sys.addr, m)
 			if err != nil {
-				t.Fatalf("%s: %s: %v", sys.name, m.name, err)
+				t.Fatalf("%s: %s: %v", sys.name, m.Name, err)
 			}
 			acts[act]++
 			if act != "accept" {
@@ -125,9 +128,9 @@ func TestInboundVsRspamd(t *testing.T) {
 			}
 			v, ok := modHeader(mods, sys.header)
 			if !ok {
-				t.Fatalf("%s added no %s to %s (it did not scan it): %+v", sys.name, sys.header, m.name, mods)
+				t.Fatalf("%s added no %s to %s (it did not scan it): %+v", sys.name, sys.header, m.Name, mods)
 			}
-			if example == "" && strings.Contains(m.name, "/spam") {
+			if example == "" && strings.Contains(m.Name, "/spam") {
 				example = v
 			}
 			if strings.Contains(v, "BAYES_") {
@@ -159,7 +162,7 @@ func TestInboundVsRspamd(t *testing.T) {
 	// CPU time of each side (load-independent, unlike wall-clock rates):
 	// the mailwarden process, rspamd's process group, this test process
 	// (which is the loopback DNS server and otherwise idle), milterload.
-	mwPID := pidByCmdline(t, mw.ConfigPath)
+	mwPID := mw.Pid()
 	mwCPU0, rsCPU0, dnsCPU0 := procCPU(mwPID), groupCPU(rs.pgid), benchutil.CPUTime()
 	args := []string{"-compare", "mailwarden=" + mw.Milter + ",rspamd=inet:" + rs.milterAddr, "-baseline", "rspamd",
 		"-c", strconv.Itoa(conc), "-rounds", strconv.Itoa(rounds), "-dir", corpus,
@@ -247,7 +250,11 @@ func TestInboundVsRspamd(t *testing.T) {
 			rsEnvelope, sum(rsActs))
 	}
 	fmt.Printf("loopback DNS server: %d queries during the run; load average %s before, %s after; %s\n", dnsQ, load0, load1, elapsed.Round(time.Second))
-	perRound := countCorpusFiles(t, corpus) // as milterload reads the folder
+	all, err := benchutil.LoadCorpus(corpus, 0) // what milterload -dir reads
+	if err != nil {
+		t.Fatal(err)
+	}
+	perRound := len(all)
 	if maxFiles > 0 {
 		perRound = maxFiles
 	}
@@ -626,27 +633,6 @@ func readCorpusIndex(t *testing.T, corpus string) []corpusEntry {
 	return out
 }
 
-// countCorpusFiles counts the files milterload -dir reads (every regular
-// file not named .* or cmds*).
-func countCorpusFiles(t *testing.T, dir string) int {
-	t.Helper()
-	n := 0
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		// As milterload reads the folder: no dot files, cmds or index.tsv.
-		if !strings.HasPrefix(d.Name(), ".") && !strings.HasPrefix(d.Name(), "cmds") && !strings.HasSuffix(d.Name(), ".tsv") {
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // trainingFiles returns the first inboundTrain messages of a class.
 func trainingFiles(corpus string, index []corpusEntry, class string) []string {
 	var out []string
@@ -658,35 +644,10 @@ func trainingFiles(corpus string, index []corpusEntry, class string) []string {
 	return out
 }
 
-type inboundMail struct {
-	name   string
-	fields []message.Field
-	body   []byte
-}
-
-func loadInboundMail(t *testing.T, path string) inboundMail {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	m, err := message.Parse(f, 64<<20, "")
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	defer m.Close()
-	var body bytes.Buffer
-	body.ReadFrom(m.BodyReader())
-	return inboundMail{name: path, fields: m.Header.Fields, body: body.Bytes()}
-}
-
 // inboundScan sends one message as milterload does (same macros and
 // envelope) and returns the modifications and the final action's name.
-func inboundScan(addr string, m inboundMail) ([]gomilter.ModifyAction, string, error) {
-	c := gomilter.NewClient("tcp", addr,
-		gomilter.WithActions(gomilter.OptAddHeader|gomilter.OptChangeHeader|gomilter.OptAddRcpt|gomilter.OptRemoveRcpt|gomilter.OptChangeBody|gomilter.OptQuarantine|gomilter.OptChangeFrom|gomilter.OptSetMacros),
-		gomilter.WithReadTimeout(60*time.Second), gomilter.WithWriteTimeout(60*time.Second))
+func inboundScan(addr string, m benchutil.Mail) ([]gomilter.ModifyAction, string, error) {
+	c := benchutil.MilterClient("tcp", addr)
 	macros := gomilter.NewMacroBag()
 	macros.Set(gomilter.MacroMTAFQDN, "mta.example.org")
 	macros.Set(gomilter.MacroDaemonName, "smtpd")
@@ -705,7 +666,7 @@ func inboundScan(addr string, m inboundMail) ([]gomilter.ModifyAction, string, e
 		func() (*gomilter.Action, error) { return s.Rcpt(inboundRcpt, "") },
 		s.DataStart,
 	}
-	for _, f := range m.fields {
+	for _, f := range m.Fields {
 		f := f
 		steps = append(steps, func() (*gomilter.Action, error) { return s.HeaderField(f.Name, f.Value, nil) })
 	}
@@ -719,7 +680,7 @@ func inboundScan(addr string, m inboundMail) ([]gomilter.ModifyAction, string, e
 			return nil, benchutil.MilterAction(a), nil
 		}
 	}
-	mods, a, err := s.BodyReadFrom(bytes.NewReader(m.body))
+	mods, a, err := s.BodyReadFrom(bytes.NewReader(m.Body))
 	if err != nil {
 		return nil, "", err
 	}
@@ -914,23 +875,6 @@ func groupCPU(pgid int) time.Duration {
 		}
 	}
 	return total
-}
-
-// pidByCmdline finds the process whose command line holds s.
-func pidByCmdline(t *testing.T, s string) int {
-	t.Helper()
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(b), s) {
-			return pid
-		}
-	}
-	t.Fatalf("no process with %q in its command line", s)
-	return 0
 }
 
 func envInt(name string, def int) int {

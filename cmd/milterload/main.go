@@ -15,11 +15,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -31,15 +29,8 @@ import (
 
 	"github.com/mailwarden/mailwarden/internal/benchutil"
 	"github.com/mailwarden/mailwarden/internal/config"
-	"github.com/mailwarden/mailwarden/internal/message"
 	mwmilter "github.com/mailwarden/mailwarden/milter"
 )
-
-type mail struct {
-	name   string
-	fields []message.Field
-	body   []byte
-}
 
 type result struct {
 	Addr        string         `json:"addr"`
@@ -79,7 +70,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "milterload: -dir is required")
 		os.Exit(2)
 	}
-	mails, err := load(*dir, *maxFiles)
+	mails, err := benchutil.LoadCorpus(*dir, *maxFiles)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "milterload:", err)
 		os.Exit(1)
@@ -110,39 +101,8 @@ func main() {
 		res.Messages, res.Errors, res.Seconds, res.Concurrency, res.MsgsPerSec, res.P50ms, res.P99ms, res.Actions)
 }
 
-func load(dir string, max int) ([]mail, error) {
-	var out []mail
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || (max > 0 && len(out) >= max) {
-			return err
-		}
-		// Not messages: dot files, the corpus's cmds and index.tsv.
-		if strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "cmds") || strings.HasSuffix(d.Name(), ".tsv") {
-			return nil
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		m, err := message.Parse(f, 64<<20, "")
-		if err != nil {
-			return nil // skip unreadable/empty files
-		}
-		defer m.Close()
-		var body bytes.Buffer
-		body.ReadFrom(m.BodyReader())
-		out = append(out, mail{name: p, fields: m.Header.Fields, body: body.Bytes()})
-		return nil
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out, err
-}
-
-func run(network, address string, mails []mail, total, conc, perConn int, ip, helo, from, rcpt string) result {
-	client := gomilter.NewClient(network, address,
-		gomilter.WithActions(gomilter.OptAddHeader|gomilter.OptChangeHeader|gomilter.OptAddRcpt|gomilter.OptRemoveRcpt|gomilter.OptChangeBody|gomilter.OptQuarantine|gomilter.OptChangeFrom|gomilter.OptSetMacros),
-		gomilter.WithReadTimeout(60*time.Second), gomilter.WithWriteTimeout(60*time.Second))
+func run(network, address string, mails []benchutil.Mail, total, conc, perConn int, ip, helo, from, rcpt string) result {
+	client := benchutil.MilterClient(network, address)
 	var next atomic.Int64
 	var mu sync.Mutex
 	lat := make([]time.Duration, 0, total)
@@ -190,7 +150,7 @@ func run(network, address string, mails []mail, total, conc, perConn int, ip, he
 }
 
 // session sends k messages starting at index i over one milter session.
-func session(client *gomilter.Client, mails []mail, i, k int, ip, helo, from, rcpt string) ([]time.Duration, []string, error) {
+func session(client *gomilter.Client, mails []benchutil.Mail, i, k int, ip, helo, from, rcpt string) ([]time.Duration, []string, error) {
 	macros := gomilter.NewMacroBag()
 	macros.Set(gomilter.MacroMTAFQDN, "mta.example.org")
 	macros.Set(gomilter.MacroDaemonName, "smtpd")
@@ -231,7 +191,7 @@ func session(client *gomilter.Client, mails []mail, i, k int, ip, helo, from, rc
 			if st, err := stop(s.DataStart()); st {
 				return "refused-data", err
 			}
-			for _, f := range m.fields {
+			for _, f := range m.Fields {
 				if st, err := stop(s.HeaderField(f.Name, f.Value, nil)); st {
 					return "refused-header", err
 				}
@@ -239,7 +199,7 @@ func session(client *gomilter.Client, mails []mail, i, k int, ip, helo, from, rc
 			if st, err := stop(s.HeaderEnd()); st {
 				return "refused-eoh", err
 			}
-			mods, a, err := s.BodyReadFrom(bytes.NewReader(m.body))
+			mods, a, err := s.BodyReadFrom(bytes.NewReader(m.Body))
 			if err != nil {
 				return "error", err
 			}
@@ -249,7 +209,7 @@ func session(client *gomilter.Client, mails []mail, i, k int, ip, helo, from, rc
 		out = append(out, time.Since(t0))
 		acts = append(acts, act)
 		if err != nil {
-			return out, acts, fmt.Errorf("%s: %w", m.name, err)
+			return out, acts, fmt.Errorf("%s: %w", m.Name, err)
 		}
 		if strings.HasPrefix(act, "refused") {
 			// The MTA would RSET; the milter expects a new MAIL after an
@@ -288,7 +248,7 @@ func serveNoop(addr string, likeMailwarden bool) {
 
 // compare measures several milters in alternating rounds (so drift on a
 // shared machine hits all alike) and prints a Markdown table of medians.
-func compare(spec string, rounds int, baseline string, mails []mail, n, conc, perConn int, ip, helo, from, rcpt string) {
+func compare(spec string, rounds int, baseline string, mails []benchutil.Mail, n, conc, perConn int, ip, helo, from, rcpt string) {
 	type target struct{ name, network, addr string }
 	var ts []target
 	for _, part := range strings.Split(spec, ",") {

@@ -1,6 +1,7 @@
-// Package benchutil holds the small measurements the benchmark tools and
-// benchmark tests share: the process's CPU time, the load average, and the
-// name of a milter reply as a load generator counts it.
+// Package benchutil holds what the benchmark tools and benchmark tests
+// share: the process's CPU time, the load average, the name of a milter
+// reply as a load generator counts it, reading a corpus folder's messages
+// and the milter client they are sent with.
 package benchutil
 
 import (

@@ -1,7 +1,11 @@
 package benchutil
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	gomilter "github.com/d--j/go-milter"
@@ -40,5 +44,45 @@ func TestCPUTimeAndLoad(t *testing.T) {
 	}
 	if l := LoadAvg(); !regexp.MustCompile(`^\d+\.\d+ \d+\.\d+ \d+\.\d+$`).MatchString(l) {
 		t.Errorf("LoadAvg() = %q, want three decimals", l)
+	}
+}
+
+// TestLoadCorpus: what a load tool reads of a corpus folder: messages,
+// sorted, not the index, the cmds file, dot files nor what is no message.
+func TestLoadCorpus(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"spam/b.eml":  "Subject: b\r\n\r\nsecond\r\n",
+		"ham/a.eml":   "Subject: a\nFrom: x@example.org\n\nfirst\n",
+		"index.tsv":   "spam\tspam/b.eml\n",
+		"cmds":        "mv a b\n",
+		".hidden.eml": "Subject: h\n\nhidden\n",
+		"ham/c.eml":   "", // empty: not a message
+	}
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mails, err := LoadCorpus(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range mails {
+		names = append(names, strings.TrimPrefix(m.Name, dir+"/"))
+	}
+	if want := []string{"ham/a.eml", "spam/b.eml"}; !slices.Equal(names, want) {
+		t.Fatalf("loaded %q, want %q", names, want)
+	}
+	if len(mails[0].Fields) != 2 || !strings.Contains(string(mails[0].Body), "first") {
+		t.Errorf("ham/a.eml read as %d fields, body %q", len(mails[0].Fields), mails[0].Body)
+	}
+	if one, _ := LoadCorpus(dir, 1); len(one) != 1 {
+		t.Errorf("max 1 gave %d messages", len(one))
 	}
 }

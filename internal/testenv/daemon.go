@@ -124,6 +124,9 @@ func StartDaemon(t testing.TB, config string) *Daemon {
 // Log returns what the daemon logged so far.
 func (d *Daemon) Log() string { return d.log.String() }
 
+// Pid is the daemon's process id (its CPU time, for benchmarks).
+func (d *Daemon) Pid() int { return d.cmd.Process.Pid }
+
 // Reload sends SIGHUP and waits for the daemon to log the outcome.
 func (d *Daemon) Reload(t testing.TB) {
 	t.Helper()
