@@ -14,7 +14,7 @@ func (p *Parsed) addTextLinks(text, path string, _ bool) {
 	}
 	// URLs written out: with a scheme, starting with "www." (as mail clients
 	// linkify them), or mailto: (see ScanURLs).
-	for _, m := range ScanURLs(nil, text, MaxURLs-len(p.Links), LinkStop, true) {
+	for _, m := range ScanURLs(nil, text, MaxURLs-len(p.Links)) {
 		m = strings.TrimRight(m, ".,;:!?*")
 		if l, ok := makeLink(m, "text", path); ok {
 			p.Links = append(p.Links, l)

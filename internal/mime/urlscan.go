@@ -1,35 +1,22 @@
 package mime
 
-// URL scanning without regexp: the two URL patterns of mailwarden (links for
-// the rules and URI lists, URL tokens for Bayes) ran as case-insensitive
-// regexps over every text part, which cost ~8 % of the daemon's CPU on the
-// inbound benchmark. ScanURLs finds exactly what these regexps find:
+// URL scanning without regexp: links written in text used to be found by a
+// case-insensitive regexp over every text part, which cost ~8 % of the
+// daemon's CPU on the inbound benchmark. ScanURLs finds exactly what it
+// found:
 //
-//	(?i)(?:\b(?:https?|ftp)://|\bwww\.|\bmailto:)[^STOP]+
+//	(?i)(?:\b(?:https?|ftp)://|\bwww\.|\bmailto:)[^\s<>"'()\[\]{}\\^`]+
 //
-// where STOP is white space (RE2's \s: \t \n \f \r space) and the given
-// punctuation, and mailto: only when asked (TestScanURLsMatchesRegexp checks
-// the equivalence on random and fuzzed input).
+// (\s being RE2's: \t \n \f \r space). TestScanURLsMatchesRegexp checks the
+// equivalence on random and fuzzed input.
 
-// URLStop is a set of bytes that end a URL, besides white space.
-type URLStop [256]bool
-
-// NewURLStop returns the stop set of the given punctuation plus RE2's \s.
-func NewURLStop(punct string) *URLStop {
-	var s URLStop
-	for _, c := range []byte("\t\n\f\r " + punct) {
+// linkStop: the bytes that end a URL written in text.
+var linkStop = func() (s [256]bool) {
+	for _, c := range []byte("\t\n\f\r <>\"'()[]{}\\^`") {
 		s[c] = true
 	}
-	return &s
-}
-
-// Stop sets of the two callers.
-var (
-	// LinkStop: links written in text (addTextLinks).
-	LinkStop = NewURLStop("<>\"'()[]{}\\^`")
-	// TokenStop: URLs the Bayes tokenizer reads.
-	TokenStop = NewURLStop("<>\"'()[]{}")
-)
+	return s
+}()
 
 func isWordByte(c byte) bool {
 	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
@@ -55,7 +42,7 @@ func hasPrefixFold(s string, i int, p string) bool {
 }
 
 // urlPrefixLen returns the length of the URL prefix at s[i:] (0: none).
-func urlPrefixLen(s string, i int, mailto bool) int {
+func urlPrefixLen(s string, i int) int {
 	switch s[i] | 0x20 {
 	case 'h':
 		if hasPrefixFold(s, i, "https://") {
@@ -73,7 +60,7 @@ func urlPrefixLen(s string, i int, mailto bool) int {
 			return 4
 		}
 	case 'm':
-		if mailto && hasPrefixFold(s, i, "mailto:") {
+		if hasPrefixFold(s, i, "mailto:") {
 			return 7
 		}
 	}
@@ -82,18 +69,18 @@ func urlPrefixLen(s string, i int, mailto bool) int {
 
 // ScanURLs appends to out the URLs in s, at most max of them (max < 0: all),
 // leftmost first and not overlapping, as regexp's FindAllString would.
-func ScanURLs(out []string, s string, max int, stop *URLStop, mailto bool) []string {
+func ScanURLs(out []string, s string, max int) []string {
 	found := 0
 	for i := 0; i < len(s) && (max < 0 || found < max); i++ {
 		if i > 0 && isWordByte(s[i-1]) {
 			continue // \b: the prefix must start a word
 		}
-		n := urlPrefixLen(s, i, mailto)
+		n := urlPrefixLen(s, i)
 		if n == 0 {
 			continue
 		}
 		end := i + n
-		for end < len(s) && !stop[s[end]] {
+		for end < len(s) && !linkStop[s[end]] {
 			end++
 		}
 		if end == i+n {
