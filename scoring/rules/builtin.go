@@ -83,7 +83,7 @@ var builtins = map[string]evalFunc{
 			h, ok := handoff(receivedHops(tx), tx.LocalNetworks)
 			return ok && h.noRDNS && !h.auth
 		}
-		if !c.Addr.IsValid() || internalAddr(c.Addr) || inPrefixes(c.Addr, tx.LocalNetworks) {
+		if !c.Addr.IsValid() || internalAddr(c.Addr) || tx.Profile == scoring.ProfileLocal {
 			return false
 		}
 		n := strings.TrimSpace(c.Name)
@@ -121,13 +121,13 @@ var builtins = map[string]evalFunc{
 		if d == "" {
 			return false
 		}
-		_, err := mail.ParseDate(d)
+		_, err := headerDate(tx)
 		return err != nil || dateTrailer(d)
 	},
 	// date_in_future: Date more than MaxFutureDate ahead of the time the
 	// message reached us (arrival).
 	"date_in_future": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
-		t, err := mail.ParseDate(tx.Message.Header.Get("Date"))
+		t, err := headerDate(tx)
 		if err != nil {
 			return false
 		}
@@ -153,7 +153,7 @@ var builtins = map[string]evalFunc{
 	// reached us (arrival). A message read from a file with no Received
 	// stamp is not judged: our clock says nothing about it.
 	"date_in_past": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
-		t, err := mail.ParseDate(tx.Message.Header.Get("Date"))
+		t, err := headerDate(tx)
 		at, ok := arrival(tx)
 		if err != nil || !ok {
 			return false
@@ -232,6 +232,21 @@ var builtins = map[string]evalFunc{
 	"header_malformed": func(tx *scoring.Transaction, _ *mime.Parsed) bool {
 		return tx.Message.HeaderTruncated || tx.Message.MalformedHeader
 	},
+}
+
+// parsedDate is the Date header as net/mail reads it, parsed once per
+// transaction for the three rules that judge it.
+type parsedDate struct {
+	t   time.Time
+	err error
+}
+
+func headerDate(tx *scoring.Transaction) (time.Time, error) {
+	d := tx.Memo("rules.date", func() any {
+		t, err := mail.ParseDate(tx.Message.Header.Get("Date"))
+		return parsedDate{t, err}
+	}).(parsedDate)
+	return d.t, d.err
 }
 
 // dateTrailer reports whether a Date net/mail parsed has more than the

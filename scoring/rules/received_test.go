@@ -152,6 +152,7 @@ func TestClientNoRDNS(t *testing.T) {
 		{"verified name", scoring.FrontMilter, scoring.Client{Addr: pub, Name: "mail.example.org"}, false},
 		{"authenticated", scoring.FrontMilter, scoring.Client{Addr: pub, Name: "unknown", AuthUser: "alice"}, false},
 		{"private network", scoring.FrontMilter, scoring.Client{Addr: netip.MustParseAddr("10.1.2.3"), Name: "unknown"}, false},
+		{"carrier-grade NAT", scoring.FrontMilter, scoring.Client{Addr: netip.MustParseAddr("100.64.3.4"), Name: "unknown"}, false},
 		{"loopback", scoring.FrontMilter, scoring.Client{Addr: netip.MustParseAddr("127.0.0.1"), Name: "unknown"}, false},
 		{"offline, no Received field: not judged", scoring.FrontCheck, scoring.Client{Addr: pub, Name: "unknown"}, false},
 		{"no client", scoring.FrontMilter, scoring.Client{}, false},
@@ -165,6 +166,18 @@ func TestClientNoRDNS(t *testing.T) {
 				t.Errorf("client_no_rdns = %v, want %v", got, tt.want)
 			}
 		})
+	}
+	// A public client in our local networks (profiles.local_networks):
+	// the engine's classifier made it the local profile.
+	for _, p := range []struct {
+		profile scoring.Profile
+		want    bool
+	}{{scoring.ProfileLocal, false}, {scoring.ProfileRemote, true}} {
+		tx := newTx(t, "From: a@b.example\n\nx\n")
+		tx.Front, tx.Client, tx.Profile = scoring.FrontMilter, scoring.Client{Addr: pub, Name: "unknown"}, p.profile
+		if got := eval(tx, nil); got != p.want {
+			t.Errorf("profile %v: client_no_rdns = %v, want %v", p.profile, got, p.want)
+		}
 	}
 }
 
