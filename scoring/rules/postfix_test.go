@@ -183,6 +183,9 @@ func TestPostfixClient(t *testing.T) {
 				t.Fatalf("send: %v\n%s", r, d.Log())
 			}
 			st := pf.Sink.Wait(t, before+1, 20*time.Second)[before].Header("X-Spam-Status")
+			if !strings.Contains(st, "tests=") {
+				t.Fatalf("X-Spam-Status = %q: the message was not scanned\n%s", st, d.Log())
+			}
 			for _, w := range tc.want {
 				if !strings.Contains(st, w) {
 					t.Errorf("X-Spam-Status = %q: want %s", st, w)
