@@ -41,8 +41,11 @@ func FuzzLoad(f *testing.F) {
 }
 
 // FuzzParseReceived feeds arbitrary Received field values to the parser: it
-// must never panic, and the host names it gives never carry an address,
-// an option (helo=) or brackets.
+// must never panic; an address it reports is written in the field (IPv4
+// text is canonical, so checked as such); "no reverse name" comes only
+// with an address; authentication only from a "with" clause or a comment
+// saying so. Host names never carry an address, an option or brackets
+// (addHost filters them; the check keeps it so).
 func FuzzParseReceived(f *testing.F) {
 	for _, s := range []string{
 		"from yahoo.com (dsl-4.isp.example [198.51.100.4]) by mx.example.org (Postfix) with ESMTP id 3F2; Mon, 5 Aug 2002 11:51:40 -0400 (EDT)",
@@ -63,5 +66,14 @@ func FuzzParseReceived(f *testing.F) {
 			}
 		}
 		_ = h.local()
+		if h.ip.Is4() && !strings.Contains(v, h.ip.String()) {
+			t.Fatalf("address %v not in %q", h.ip, v)
+		}
+		if h.noRDNS && !h.ip.IsValid() {
+			t.Fatalf("no reverse name without an address in %q", v)
+		}
+		if l := strings.ToLower(v); h.auth && !strings.Contains(l, " with ") && !strings.Contains(l, "(authenticated") {
+			t.Fatalf("authenticated, from %q", v)
+		}
 	})
 }
