@@ -134,7 +134,6 @@ func New(cfg Config) *Check {
 	return &Check{cfg: cfg}
 }
 
-// Name implements scoring.Check.
 // Close implements scoring.Closer: a recorder that writes in the
 // background (dmarcreport.Recorder with Async) writes what it holds.
 func (c *Check) Close() error {
@@ -144,6 +143,7 @@ func (c *Check) Close() error {
 	return nil
 }
 
+// Name implements scoring.Check.
 func (c *Check) Name() string { return "dmarc" }
 
 // Stage implements scoring.Check.

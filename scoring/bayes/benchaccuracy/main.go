@@ -55,6 +55,9 @@ func main() {
 	if err := os.MkdirAll(*work, 0o755); err != nil {
 		fatal(err)
 	}
+	if *params != "" && (!*tune || *grid) {
+		fatal(fmt.Errorf("-params needs -tune -grid=false"))
+	}
 	r := &run{work: *work, tok: bayes.Tokenizer{Bigrams: *bigrams}, out: os.Stdout, rulesDir: *rulesDir, tuneOnly: *tune, grid: *grid, params: *params, explain: *explain}
 	if err := r.main(*corpus, *seed, *testFrac, *sa); err != nil {
 		fatal(err)

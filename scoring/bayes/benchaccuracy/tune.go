@@ -16,7 +16,8 @@ import (
 // is the quick loop for tokenizer changes (run it with several -seed
 // values). With -explain it prints the strongest clues of chosen test
 // messages instead. It never touches the store; it writes the test side's
-// probabilities under DefaultParams to tune-scores.tsv in the work folder.
+// probabilities under DefaultParams (or -params) to tune-scores.tsv in the
+// work folder.
 func (r *run) tune() {
 	type tokd struct {
 		toks []string
@@ -82,6 +83,7 @@ func (r *run) tune() {
 		}
 		grid = []bayes.Params{p}
 	}
+	ref := grid[0] // whose scores go to tune-scores.tsv; the grid holds the defaults
 	if r.grid {
 		grid = nil
 		for _, S := range []float64{0.1, 0.25, 0.45, 1} {
@@ -98,7 +100,7 @@ func (r *run) tune() {
 			prob, _ := p.Classify(nil, countsOf(i), nspam, nham)
 			sc = append(sc, scored{Spam: s.Spam, Group: s.Group, Score: prob})
 		}
-		if p == grid[0] {
+		if p == ref {
 			r.writeTuneScores(sc)
 		}
 		fp, _, fn := rates(sc, 0.9)
