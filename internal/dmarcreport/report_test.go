@@ -253,7 +253,10 @@ func TestAsyncRecorder(t *testing.T) {
 	const each = 200
 	syncStore, asyncStore := openStore(t), openStore(t)
 	sr := &Recorder{Store: syncStore, Interval: 24 * time.Hour, TTL: 7 * 24 * time.Hour}
-	ar := &Recorder{Store: asyncStore, Interval: 24 * time.Hour, TTL: 7 * 24 * time.Hour, Async: true}
+	// The async recorder's store holds every write until the records are
+	// all in: Record must return without waiting for it.
+	gated := &gatedStore{Store: asyncStore, open: make(chan struct{})}
+	ar := &Recorder{Store: gated, Interval: 24 * time.Hour, TTL: 7 * 24 * time.Hour, Async: true}
 	var wg sync.WaitGroup
 	for _, e := range evs {
 		for range each {
@@ -273,7 +276,14 @@ func TestAsyncRecorder(t *testing.T) {
 			}()
 		}
 	}
-	wg.Wait()
+	recorded := make(chan struct{})
+	go func() { wg.Wait(); close(recorded) }()
+	select {
+	case <-recorded:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Record waited for the store's write")
+	}
+	close(gated.open)
 	if err := ar.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -291,4 +301,15 @@ func TestAsyncRecorder(t *testing.T) {
 	if sum != 3*each+1 {
 		t.Fatalf("after Close a record is written at once: %d evaluations stored, want %d", sum, 3*each+1)
 	}
+}
+
+// gatedStore holds Update calls until open is closed.
+type gatedStore struct {
+	store.Store
+	open chan struct{}
+}
+
+func (g *gatedStore) Update(ctx context.Context, key string, f func(old []byte) ([]byte, time.Duration, error)) error {
+	<-g.open
+	return g.Store.Update(ctx, key, f)
 }
