@@ -107,3 +107,61 @@ func TestPostfixEndToEnd(t *testing.T) {
 	}
 	_ = os.Remove(extra)
 }
+
+// autolearnConfig: a real mailwarden with autolearn on (as the daemon runs
+// it: in the background, after the reply) and no watcher work.
+const autolearnConfig = `
+[server]
+milter_listen = "{{MILTER}}"
+state_dir = "{{STATE}}"
+[bayes]
+autolearn = true
+[bayes.learn]
+maildirs = [%q]
+[envelope.resolvable_fromhost]
+enabled = false
+[envelope.helo]
+policy = "off"
+`
+
+// TestPostfixAutolearn: a clean message through a real Postfix is learned
+// as ham by the daemon's autolearn (score at most 0.1), which `bayes stats`
+// shows on the shared store; the same message again is not learned twice.
+func TestPostfixAutolearn(t *testing.T) {
+	d := testenv.StartDaemon(t, fmt.Sprintf(autolearnConfig, filepath.Join(t.TempDir(), "none", "*", "Maildir")))
+	pf := testenv.StartPostfix(t, testenv.PostfixOptions{Milter: d.Milter})
+	bin := testenv.Mailwarden(t)
+	nham := func() string {
+		out, err := exec.Command(bin, "bayes", "stats", "-c", d.ConfigPath).CombinedOutput()
+		if err != nil {
+			t.Fatalf("bayes stats: %v\n%s", err, out)
+		}
+		m := regexp.MustCompile(`nham\s+(\d+)`).FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("bayes stats without nham:\n%s", out)
+		}
+		return string(m[1])
+	}
+	// Dated now: a Date days old would score MW_DATE_IN_PAST_96.
+	msg := strings.Replace(hamText(300), "Tue, 3 Dec 2024 10:00:00 +0000", time.Now().Format(time.RFC1123Z), 1)
+	send := func(n int) {
+		t.Helper()
+		if r := pf.Send(t, "alice@colleague.example", []string{"you@example.org"}, []byte(strings.ReplaceAll(msg, "\n", "\r\n"))); r.Code != 250 {
+			t.Fatalf("send: %v\n%s", r, d.Log())
+		}
+		pf.Sink.Wait(t, n, 30*time.Second)
+	}
+	send(1)
+	deadline := time.Now().Add(20 * time.Second)
+	for nham() != "1" {
+		if time.Now().After(deadline) {
+			t.Fatalf("not autolearned as ham after 20 s: nham %s\n%s", nham(), d.Log())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	send(2)
+	time.Sleep(2 * time.Second) // past the background learner's 500 ms linger
+	if n := nham(); n != "1" {
+		t.Errorf("the same message again: nham %s, want 1", n)
+	}
+}
